@@ -1,0 +1,100 @@
+"""The recipes: ``encode``, ``match``, ``reveal`` and ``link`` with safe defaults.
+
+These are the calls a data engineer uses; the primitives they are built from live in
+:mod:`linkmatch.pseudonymise` and :mod:`linkmatch.compare`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from linkmatch.encode import Encoded, encode_frame
+from linkmatch.io import read_encoded, read_person_table
+from linkmatch.match import MatchResult, match_encoded
+from linkmatch.pseudonymise.keys import Key
+from linkmatch.reveal import Side, reveal_frame
+from linkmatch.schema import Schema
+
+__all__ = ["encode", "link", "match", "reveal"]
+
+PathLike = str | os.PathLike[str]
+
+
+def _records(data: pd.DataFrame | PathLike) -> tuple[pd.DataFrame, str]:
+    if isinstance(data, pd.DataFrame):
+        return data, "<dataframe>"
+    return read_person_table(data), str(data)
+
+
+def _encoded(data: Encoded | PathLike) -> tuple[dict[str, Any], Any]:
+    if isinstance(data, Encoded):
+        return data.manifest, data.table
+    return read_encoded(data)
+
+
+def encode(data: pd.DataFrame | PathLike, key: Key, *, schema: Schema | None = None,
+           strict: bool = False) -> Encoded:
+    """Encode one holder's records (a DataFrame or a CSV/Parquet path) under ``key``.
+
+    Write the result with :func:`linkmatch.io.write_encoded` or ``linkmatch encode``.
+    """
+    frame, source = _records(data)
+    return encode_frame(frame, key, schema=schema, source=source, strict=strict)
+
+
+def match(left: Encoded | PathLike, right: Encoded | PathLike, *,
+          threshold: float | None = None, **options: Any) -> MatchResult:
+    """Match two encodings (in memory or ``.lmenc`` paths); no key needed.
+
+    Returns candidates with pseudonymous ids; see :func:`linkmatch.match.match_encoded` for the
+    options.
+    """
+    lm, lt = _encoded(left)
+    rm, rt = _encoded(right)
+    return match_encoded(lm, lt, rm, rt, threshold=threshold, **options)
+
+
+def reveal(candidates: pd.DataFrame, *, side: Side, encoded: Encoded | PathLike,
+           records: pd.DataFrame | PathLike, key: Key) -> pd.DataFrame:
+    """Map this holder's pseudonyms in ``candidates`` back to its record ids."""
+    manifest, _ = _encoded(encoded)
+    frame, _ = _records(records)
+    return reveal_frame(candidates, side=side, manifest=manifest, records=frame, key=key)
+
+
+def link(left: pd.DataFrame | PathLike, right: pd.DataFrame | PathLike, *, key: Key,
+         threshold: float | None = None, schema: Schema | None = None,
+         **options: Any) -> pd.DataFrame:
+    """Encode, match and reveal both sides in one process.
+
+    For a party that may hold both files, and for tests, the demo and benchmarks. Returns the
+    candidates with the holders' own ``record_id`` s, sorted by descending score; the run's
+    manifest and validation reports are in ``result.attrs["linkmatch"]``.
+    """
+    left_frame, left_source = _records(left)
+    right_frame, right_source = _records(right)
+    enc_left = encode_frame(left_frame, key, schema=schema, source=left_source)
+    enc_right = encode_frame(right_frame, key, schema=schema, source=right_source)
+    result = match_encoded(enc_left.manifest, enc_left.table, enc_right.manifest,
+                           enc_right.table, threshold=threshold, **options)
+    out = reveal_frame(result.candidates, side="left", manifest=enc_left.manifest,
+                       records=left_frame, key=key)
+    out = reveal_frame(out, side="right", manifest=enc_right.manifest, records=right_frame,
+                       key=key)
+    out.attrs["linkmatch"] = {
+        "match": result.manifest,
+        "encode_left": enc_left.manifest,
+        "encode_right": enc_right.manifest,
+        "report_left": enc_left.report.to_dict(),
+        "report_right": enc_right.report.to_dict(),
+    }
+    return out
+
+
+def as_path(value: PathLike) -> Path:
+    """Path helper for callers."""
+    return Path(value)

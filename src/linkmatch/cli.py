@@ -1,0 +1,374 @@
+"""The ``linkmatch`` command: thin subcommands that parse, call a recipe, and write atomically.
+
+Secrets never come from an argument: ``--key-file FILE`` or the ``LINKMATCH_KEY_FILE``
+environment variable. Messages name files, rows and columns, never values or keys. Exit codes:
+0 success, 1 invalid values under ``--strict`` or bad input, 2 usage or configuration error,
+3 unexpected internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from linkmatch._version import __version__
+from linkmatch.errors import (
+    ConfigError,
+    EncodingMismatchError,
+    InputDataError,
+    KeyMaterialError,
+    LinkmatchError,
+)
+
+log = logging.getLogger("linkmatch")
+
+
+def _setup_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("linkmatch: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    log.propagate = False
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number between 0 and 1") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a positive whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a positive whole number")
+    return value
+
+
+def _key_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--key-file", type=Path, default=None,
+                   help="linkage key file (default: $LINKMATCH_KEY_FILE)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (public for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="linkmatch",
+        description="Privacy-preserving record linkage: encode, match, reveal, link.",
+    )
+    parser.add_argument("--version", action="version", version=f"linkmatch {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("keygen", help="write a new random 256-bit linkage key (mode 0600)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--rotate", action="store_true",
+                   help="replace an existing key file (old encodings will no longer match)")
+
+    p = sub.add_parser("encode", help="holder: pseudonymise a person file")
+    p.add_argument("input", type=Path)
+    _key_arg(p)
+    p.add_argument("--out", type=Path, required=True, help="encoded file (.lmenc)")
+    p.add_argument("--strict", action="store_true", help="fail on the first invalid value")
+    p.add_argument("--rejects", type=Path, help="write rejected values (file,row,column,reason)")
+
+    p = sub.add_parser("match", help="linkage unit: match two encoded files (no key needed)")
+    p.add_argument("left", type=Path)
+    p.add_argument("right", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="candidates (.csv or .parquet)")
+    p.add_argument("--threshold", type=_threshold, default=None)
+    p.add_argument("--max-block-pairs", type=_positive, default=None)
+
+    p = sub.add_parser("reveal", help="holder: map its own pseudonyms back to record ids")
+    p.add_argument("candidates", type=Path)
+    p.add_argument("--side", choices=("left", "right"), required=True)
+    p.add_argument("--encoded", type=Path, required=True, help="this holder's encoded file")
+    p.add_argument("--input", type=Path, required=True, help="this holder's person file")
+    _key_arg(p)
+    p.add_argument("--out", type=Path, required=True)
+
+    p = sub.add_parser("link", help="encode, match and reveal both files in one process")
+    p.add_argument("left", type=Path)
+    p.add_argument("right", type=Path)
+    _key_arg(p)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--threshold", type=_threshold, default=None)
+    p.add_argument("--max-block-pairs", type=_positive, default=None)
+
+    p = sub.add_parser("synth", help="generate synthetic asylum-like and reference data")
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--left", type=_positive, default=20_000, help="asylum records")
+    p.add_argument("--right", type=_positive, default=2_000, help="reference persons")
+
+    p = sub.add_parser("demo", help="built-in synthetic data, end to end, with a summary")
+    p.add_argument("--out-dir", type=Path, default=None,
+                   help="where to keep the demo files (default: a new temporary directory)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--left", type=_positive, default=20_000)
+    p.add_argument("--right", type=_positive, default=2_000)
+
+    p = sub.add_parser("evaluate", help="precision, recall and F1 of candidates vs truth")
+    p.add_argument("candidates", type=Path)
+    p.add_argument("--truth", type=Path, required=True)
+    p.add_argument("--hard-negatives", type=Path, default=None)
+    p.add_argument("--threshold", type=_threshold, default=None)
+    p.add_argument("--plots", type=Path, default=None, help="directory for PNG plots")
+    p.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
+    return parser
+
+
+# ------------------------------------------------------------------------------ subcommands
+
+
+def _cmd_keygen(args: argparse.Namespace) -> int:
+    from linkmatch.pseudonymise.keys import generate_key_file
+
+    key = generate_key_file(args.out, overwrite=args.rotate)
+    log.info("wrote a new 256-bit key to %s (mode 0600), fingerprint %s", args.out,
+             key.fingerprint)
+    return 0
+
+
+def _report_validation(report: Any, label: str) -> None:
+    if report.rows_rejected:
+        log.warning("%s: %d row(s) rejected", label, report.rows_rejected)
+    lines = report.summary_lines()
+    if lines:
+        log.warning("%s: %d invalid value(s), treated as missing:", label, report.total_issues)
+        for line in lines:
+            log.warning("  %s", line)
+
+
+def _cmd_encode(args: argparse.Namespace) -> int:
+    from linkmatch.api import encode
+    from linkmatch.io import write_encoded
+    from linkmatch.pseudonymise.keys import load_key
+
+    key = load_key(args.key_file)
+    t0 = time.perf_counter()
+    enc = encode(args.input, key, strict=args.strict)
+    write_encoded(enc.table, enc.manifest, args.out)
+    _report_validation(enc.report, str(args.input))
+    if args.rejects:
+        enc.report.write_rejects(args.rejects)
+    counts = enc.manifest["counts"]
+    log.info("encoded %d of %d rows (%d persons) in %.1f s → %s (key %s)",
+             counts["rows_encoded"], counts["rows_read"], counts["persons"],
+             time.perf_counter() - t0, args.out, key.fingerprint)
+    return 0
+
+
+def _write_candidates(frame: pd.DataFrame, manifest: dict[str, Any], out: Path) -> None:
+    from linkmatch.io import write_json, write_table
+
+    write_table(frame, out)
+    write_json(manifest, out.with_name(out.name + ".manifest.json"))
+
+
+def _match_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {} if args.max_block_pairs is None else {"max_block_pairs": args.max_block_pairs}
+
+
+def _cmd_match(args: argparse.Namespace) -> int:
+    from linkmatch.api import match
+
+    result = match(args.left, args.right, threshold=args.threshold, **_match_options(args))
+    _write_candidates(result.candidates, result.manifest, args.out)
+    c = result.manifest["counts"]
+    log.info("compared %d pairs (%.4f %% of all), %d candidates in %.1f s → %s",
+             c["pairs_compared"], 100 * (1 - c["reduction_ratio"]), c["candidates"],
+             result.manifest["seconds"]["total"], args.out)
+    return 0
+
+
+def _read_candidates(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype={"left_id": str, "right_id": str},
+                           keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError):
+        raise InputDataError("cannot be read as a candidates file", file=str(path)) from None
+
+
+def _cmd_reveal(args: argparse.Namespace) -> int:
+    from linkmatch.api import reveal
+    from linkmatch.io import write_table
+    from linkmatch.pseudonymise.keys import load_key
+
+    key = load_key(args.key_file)
+    frame = _read_candidates(args.candidates)
+    out = reveal(frame, side=args.side, encoded=args.encoded, records=args.input, key=key)
+    write_table(out, args.out)
+    log.info("revealed %d %s id(s) → %s", len(out), args.side, args.out)
+    return 0
+
+
+def _cmd_link(args: argparse.Namespace) -> int:
+    from linkmatch.api import link
+    from linkmatch.pseudonymise.keys import load_key
+
+    key = load_key(args.key_file)
+    t0 = time.perf_counter()
+    out = link(args.left, args.right, key=key, threshold=args.threshold, **_match_options(args))
+    meta = out.attrs.pop("linkmatch")
+    _report_validation(_Report(meta["report_left"]), str(args.left))
+    _report_validation(_Report(meta["report_right"]), str(args.right))
+    _write_candidates(out, meta["match"], args.out)
+    c = meta["match"]["counts"]
+    log.info("linked %d × %d rows: %d pairs compared, %d candidates in %.1f s → %s",
+             c["left_rows"], c["right_rows"], c["pairs_compared"], c["candidates"],
+             time.perf_counter() - t0, args.out)
+    return 0
+
+
+class _Report:
+    """Adapter: a validation report from its JSON summary."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.rows_rejected = int(data["rows_rejected"])
+        self._lines = [f"{v['count']} × column {v['column']!r}: {v['reason']}"
+                       for v in data["invalid_values"]]
+        self.total_issues = sum(int(v["count"]) for v in data["invalid_values"])
+
+    def summary_lines(self) -> list[str]:
+        return self._lines
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from linkmatch.synth import main_synth
+
+    paths = main_synth(args.out, args.seed, args.left, args.right)
+    for name, path in paths.items():
+        log.info("wrote %s → %s", name, path)
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from linkmatch.evaluate import evaluate, plot
+    from linkmatch.io import write_json
+
+    cands = _read_candidates(args.candidates)
+    truth = _read_candidates(args.truth)
+    hard = _read_candidates(args.hard_negatives) if args.hard_negatives else None
+    ev = evaluate(cands, truth, threshold=args.threshold, hard_negatives=hard)
+    _print_evaluation(ev.to_dict())
+    if args.json:
+        write_json(ev.to_dict(), args.json)
+    if args.plots:
+        try:
+            for path in plot(cands, truth, args.plots, threshold=args.threshold or 0.5):
+                print(f"plot: {path}")
+        except ImportError:
+            log.warning("plots need matplotlib: pip install 'linkmatch[plot]'")
+    return 0
+
+
+def _print_evaluation(d: dict[str, Any]) -> None:
+    print(f"precision {d['precision']:.4f}  recall {d['recall']:.4f}  F1 {d['f1']:.4f}  "
+          f"(TP {d['true_positives']}, FP {d['false_positives']}, FN {d['false_negatives']})")
+    for kind, rec in d["recall_by_corruption"].items():
+        print(f"  recall {kind:<16} {rec:.4f}")
+    if d["hard_negative_precision"] is not None:
+        print(f"  hard negatives correctly left out: {d['hard_negative_precision']:.4f}")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from linkmatch.api import link
+    from linkmatch.evaluate import evaluate
+    from linkmatch.io import write_json
+    from linkmatch.pseudonymise.keys import generate_key_file, load_key
+    from linkmatch.synth import generate, write
+
+    out_dir = args.out_dir or Path(tempfile.mkdtemp(prefix="linkmatch-demo-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    data = generate(seed=args.seed, n_left=args.left, n_right=args.right)
+    files = write(data, out_dir)
+    t_gen = time.perf_counter() - t0
+    key_path = out_dir / "demo.key"
+    if not key_path.exists():
+        generate_key_file(key_path)
+    key = load_key(key_path)
+    t1 = time.perf_counter()
+    cands = link(files["left"], files["right"], key=key)
+    t_link = time.perf_counter() - t1
+    meta = cands.attrs.pop("linkmatch")
+    out = out_dir / "candidates.csv"
+    _write_candidates(cands, meta["match"], out)
+    ev = evaluate(cands, data.truth, hard_negatives=data.hard_negatives)
+    write_json(ev.to_dict(), out_dir / "evaluation.json")
+    c = meta["match"]["counts"]
+    print("linkmatch demo: synthetic asylum file vs reference list (with aliases)")
+    print(f"  left  (asylum)    {c['left_rows']:>9,} rows   {c['left_persons']:>9,} persons")
+    print(f"  right (reference) {c['right_rows']:>9,} rows   {c['right_persons']:>9,} persons")
+    print(f"  true pairs        {len(data.truth):>9,}")
+    print(f"  pairs compared    {c['pairs_compared']:>9,} "
+          f"({100 * (1 - c['reduction_ratio']):.3f} % of all pairs)")
+    print(f"  candidates        {c['candidates']:>9,}  (threshold {meta['match']['threshold']})")
+    print(f"  time              generate {t_gen:.1f} s, link {t_link:.1f} s "
+          f"(encode + match + reveal)")
+    _print_evaluation(ev.to_dict())
+    print(f"  files in {out_dir}: left.csv, right.csv, truth.csv, candidates.csv, "
+          "evaluation.json (demo.key is the demo's own key)")
+    return 0
+
+
+_COMMANDS = {
+    "keygen": _cmd_keygen,
+    "encode": _cmd_encode,
+    "match": _cmd_match,
+    "reveal": _cmd_reveal,
+    "link": _cmd_link,
+    "synth": _cmd_synth,
+    "demo": _cmd_demo,
+    "evaluate": _cmd_evaluate,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``linkmatch`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.quiet)
+    try:
+        return _COMMANDS[args.command](args)
+    except (KeyMaterialError, ConfigError, EncodingMismatchError) as exc:
+        log.error("error: %s", exc)
+        return 2
+    except (InputDataError, LinkmatchError) as exc:
+        log.error("error: %s", exc)
+        return 1
+    except KeyboardInterrupt:
+        log.error("interrupted; no output was left half-written")
+        return 130
+    except Exception as exc:
+        if os.environ.get("LINKMATCH_DEBUG") == "1":
+            raise
+        log.error(
+            "internal error (%s). No output was left half-written. Please report this to the "
+            "linkmatch maintainers with the command you ran (not the data); set "
+            "LINKMATCH_DEBUG=1 to see the traceback on a machine cleared for the data.",
+            type(exc).__name__,
+        )
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

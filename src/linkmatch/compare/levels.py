@@ -1,0 +1,214 @@
+"""Comparison levels: how two encoded records agree, field by field, computed from tokens only.
+
+Every comparison is a small frozen value listing its levels (as in splink): level 0 is always
+"missing" (no evidence either way), the others are ordered from strongest agreement to
+disagreement. :func:`compare_pairs` computes all levels for a batch of pairs with numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from linkmatch.compare.dice import dice_pairs, popcounts, to_words
+
+__all__ = ["COMPARISONS", "Comparison", "EncodedSide", "PairEvidence", "compare_pairs"]
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One field comparison: its name and its levels (level 0 = missing)."""
+
+    name: str
+    levels: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.levels or self.levels[0] != "missing":
+            raise ValueError("level 0 of every comparison must be 'missing'")
+        if len(set(self.levels)) != len(self.levels):
+            raise ValueError("comparison levels must be distinct")
+
+
+NAME: Final = Comparison(
+    "name",
+    ("missing", "keys_all", "keys_most", "fuzzy_high", "fuzzy_mid", "one_key", "different"),
+)
+DOB: Final = Comparison(
+    "dob",
+    ("missing", "exact", "swapped", "calendar", "year_off_same_day_month", "one_digit",
+     "year_only", "year_near", "different"),
+)
+SEX: Final = Comparison("sex", ("missing", "agree", "disagree"))
+NATIONALITY: Final = Comparison("nationality", ("missing", "agree", "disagree"))
+PLACE: Final = Comparison("place_of_birth", ("missing", "agree", "disagree"))
+DOCUMENT: Final = Comparison("document", ("missing", "agree", "disagree"))
+COMPARISONS: Final = (NAME, DOB, SEX, NATIONALITY, PLACE, DOCUMENT)
+
+FUZZY_HIGH: Final = 0.8
+FUZZY_MID: Final = 0.6
+
+I64 = npt.NDArray[np.int64]
+
+
+class EncodedSide:
+    """One encoded file's columns as numpy arrays, ready for pair comparison."""
+
+    def __init__(self, table: object, *, name_bytes: int) -> None:
+        import pyarrow as pa
+
+        assert isinstance(table, pa.Table)
+
+        def col(name: str) -> I64:
+            out: I64 = table.column(name).to_numpy().astype(np.int64, copy=False)
+            return out
+
+        def fixed(name: str) -> I64:
+            arr = table.column(name).combine_chunks()
+            width = arr.type.list_size
+            out: I64 = arr.flatten().to_numpy().astype(np.int64).reshape(-1, width)
+            return out
+
+        self.size = table.num_rows
+        self.pid = np.asarray(table.column("pid").to_pylist(), dtype=object)
+        raw = table.column("name_bf").combine_chunks()
+        self.bloom = to_words(raw.buffers()[1].to_pybytes()[raw.offset * name_bytes:
+                                                             (raw.offset + len(raw)) * name_bytes],
+                              name_bytes)
+        self.bloom_count = popcounts(self.bloom)
+        self.name_keys = fixed("name_keys")
+        self.name_count = (self.name_keys != 0).sum(axis=1)
+        self.dob = {c: col(c) for c in ("dob_full", "dob_swap", "dob_yp1", "dob_ym", "dob_y0",
+                                        "dob_y1", "dob_y2")}
+        self.dob_defaulted = table.column("dob_defaulted").to_numpy(zero_copy_only=False) \
+            .astype(bool)
+        self.dob_masks = fixed("dob_masks")
+        self.dob_alt = fixed("dob_alt")
+        self.sex_dob = col("sex_dob")
+        self.nat = col("nat")
+        self.pob = fixed("pob_keys")
+        self.doc = col("doc")
+
+
+@dataclass(frozen=True)
+class PairEvidence:
+    """Levels and scores for a batch of pairs (parallel arrays)."""
+
+    levels: npt.NDArray[np.uint8]  # (n_pairs, len(COMPARISONS))
+    name_score: npt.NDArray[np.float64]
+    shared_name_keys: npt.NDArray[np.int64]
+    name_tf: npt.NDArray[np.float64]  # sum of log2 frequencies of shared name keys (≤ 0)
+
+
+def _shared_counts(a: I64, b: I64) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Number of non-zero entries of each row of ``a`` found in the same row of ``b``."""
+    hit = (a[:, :, None] == b[:, None, :]) & (a[:, :, None] != 0)
+    found = hit.any(axis=2)
+    return found.sum(axis=1).astype(np.int64), found
+
+
+def _any_equal(a: I64, b: I64) -> npt.NDArray[np.bool_]:
+    out: npt.NDArray[np.bool_] = ((a[:, :, None] == b[:, None, :]) & (a[:, :, None] != 0)).any(
+        axis=(1, 2))
+    return out
+
+
+def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
+                  log2_freq: dict[int, float] | None = None) -> PairEvidence:
+    """Levels of every comparison for the pairs ``(li[k], ri[k])``.
+
+    Args:
+        left, right: the two encoded sides.
+        li, ri: row indices of the pairs.
+        log2_freq: log2 relative frequency of each name key token (for frequency-aware
+            evidence); omitted → zeros.
+    """
+    n = len(li)
+    levels = np.zeros((n, len(COMPARISONS)), dtype=np.uint8)
+
+    # names -------------------------------------------------------------------------------
+    dice = dice_pairs(left.bloom, right.bloom, li, ri, left_counts=left.bloom_count,
+                      right_counts=right.bloom_count)
+    lkeys = left.name_keys[li]
+    rkeys = right.name_keys[ri]
+    shared, found = _shared_counts(lkeys, rkeys)
+    nl = left.name_count[li]
+    nr = right.name_count[ri]
+    name_missing = (nl == 0) | (nr == 0)
+    lvl = np.full(n, NAME.levels.index("different"), dtype=np.uint8)
+    lvl[shared == 1] = NAME.levels.index("one_key")
+    lvl[(dice >= FUZZY_MID)] = NAME.levels.index("fuzzy_mid")
+    lvl[(dice >= FUZZY_HIGH)] = NAME.levels.index("fuzzy_high")
+    lvl[shared >= 2] = NAME.levels.index("keys_most")
+    lvl[(shared >= 2) & (shared >= np.minimum(nl, nr))] = NAME.levels.index("keys_all")
+    lvl[name_missing] = 0
+    levels[:, 0] = lvl
+    tf = np.zeros(n, dtype=np.float64)
+    if log2_freq:
+        flat = lkeys[found]
+        vals = np.fromiter((log2_freq.get(int(k), 0.0) for k in flat), dtype=np.float64,
+                           count=len(flat))
+        rows = np.nonzero(found)[0]
+        np.add.at(tf, rows, vals)
+
+    # date of birth -----------------------------------------------------------------------
+    ldob, rdob = left.dob, right.dob
+    ly0, ry0 = ldob["dob_y0"][li], rdob["dob_y0"][ri]
+    lfull, rfull = ldob["dob_full"][li], rdob["dob_full"][ri]
+    ldef, rdef = left.dob_defaulted[li], right.dob_defaulted[ri]
+    lalt, ralt = left.dob_alt[li], right.dob_alt[ri]
+    has_l = (ly0 != 0) | (lalt[:, 0] != 0)
+    has_r = (ry0 != 0) | (ralt[:, 0] != 0)
+    both_full = (lfull != 0) & (rfull != 0) & ~ldef & ~rdef
+    same_year = (ly0 != 0) & (ly0 == ry0)
+    near_year = (ly0 != 0) & (ry0 != 0) & (
+        (ly0 == ry0) | (ldob["dob_y1"][li] == ry0) | (ldob["dob_y2"][li] == ry0)
+        | (rdob["dob_y1"][ri] == ly0) | (rdob["dob_y2"][ri] == ly0)
+    )
+    calendar = _any_equal(lalt, rfull[:, None]) | _any_equal(ralt, lfull[:, None]) | \
+        _any_equal(lalt, ralt)
+    exact = both_full & (lfull == rfull)
+    swapped = both_full & ((lfull == rdob["dob_swap"][ri]) & (lfull != 0))
+    year_dm = both_full & ((lfull == rdob["dob_yp1"][ri]) | (rfull == ldob["dob_yp1"][li]))
+    one_digit = both_full & _mask_match(left.dob_masks[li], right.dob_masks[ri])
+    d = np.full(n, DOB.levels.index("different"), dtype=np.uint8)
+    d[near_year] = DOB.levels.index("year_near")
+    partial = ~both_full
+    d[partial & same_year] = DOB.levels.index("year_only")
+    d[one_digit] = DOB.levels.index("one_digit")
+    d[year_dm] = DOB.levels.index("year_off_same_day_month")
+    d[calendar] = DOB.levels.index("calendar")
+    d[swapped] = DOB.levels.index("swapped")
+    d[exact] = DOB.levels.index("exact")
+    d[~(has_l & has_r)] = 0
+    levels[:, 1] = d
+
+    # sex (only decidable where the full dates agree: see encode) ---------------------------
+    ls, rs = left.sex_dob[li], right.sex_dob[ri]
+    s = np.zeros(n, dtype=np.uint8)
+    decidable = (lfull == rfull) & (lfull != 0) & (ls != 0) & (rs != 0)
+    s[decidable & (ls == rs)] = 1
+    s[decidable & (ls != rs)] = 2
+    levels[:, 2] = s
+
+    levels[:, 3] = _eq_level(left.nat[li], right.nat[ri])
+    lp, rp = left.pob[li], right.pob[ri]
+    p = np.where(_any_equal(lp, rp), 1, 2).astype(np.uint8)
+    p[(lp[:, 0] == 0) | (rp[:, 0] == 0)] = 0
+    levels[:, 4] = p
+    levels[:, 5] = _eq_level(left.doc[li], right.doc[ri])
+    return PairEvidence(levels=levels, name_score=dice, shared_name_keys=shared, name_tf=tf)
+
+
+def _mask_match(a: I64, b: I64) -> npt.NDArray[np.bool_]:
+    """Dates equal but for one digit: some same-position masked token is equal."""
+    out: npt.NDArray[np.bool_] = ((a == b) & (a != 0)).any(axis=1)
+    return out
+
+
+def _eq_level(a: I64, b: I64) -> npt.NDArray[np.uint8]:
+    out = np.where(a == b, 1, 2).astype(np.uint8)
+    out[(a == 0) | (b == 0)] = 0
+    return out

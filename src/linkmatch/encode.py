@@ -1,0 +1,372 @@
+"""Holder side: turn person records into pseudonymous encodings (read → normalise → pseudonymise).
+
+Nothing in the output is a plain value: every column is a keyed token (HMAC-SHA256 under a
+purpose-specific HKDF sub-key, see :mod:`linkmatch.pseudonymise`), a keyed Bloom filter, or a flag.
+Rows are sorted by pseudonym so that the input order (often alphabetical or by date) does not leak.
+
+What each column lets the linkage unit compare, and why it is shaped that way:
+
+``pid``
+    Record pseudonym, HMAC(record_id) salted with a random per-job salt: the same person gets
+    unrelated pseudonyms in two jobs, so runs cannot be joined. Rows sharing a ``record_id``
+    (aliases) share the pseudonym, which lets the unit report one row per person pair.
+``name_bf``
+    One Bloom filter of *all* name tokens of the record (given, family, full), each token entered
+    twice: q-grams of its folded spelling and q-grams of its variant key (consonant skeleton).
+    Order-free, so given/family swaps still match; the variant-key grams make transliterations
+    overlap (Youssef/Yusuf/يوسف).
+``name_keys``
+    Keyed tokens of each name token's variant key: exact-variant agreement and its frequency (a
+    shared rare name is strong evidence, a shared "Mohammed" weak).
+``dob_*``
+    Keyed tokens of the full date, of its day/month swap, of the date a year later, of the
+    date with each digit masked, of year-month and of years y, y+1, y+2: enough to decide every
+    date level (exact, swapped, year ±1 with same day and month, one digit off, year near, …)
+    from tokens alone.
+``sex_dob``
+    Sex is tokenised only together with the full date, so the unit cannot count men and women.
+``nat``, ``pob_keys``, ``doc``
+    Keyed tokens of nationality, of place-of-birth tokens, of the document number.
+``block_keys``
+    Keyed blocking keys (a separate sub-key): single name keys, pairs of name keys, name key with
+    birth year, the full date, the document number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import itertools
+import re
+import secrets
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from linkmatch._version import __version__
+from linkmatch.errors import InputDataError
+from linkmatch.io import ENCODED_FORMAT, Issue, ValidationReport, normalise_columns
+from linkmatch.normalise.dates import BirthDate, DateParseError, alternative_readings, parse_date
+from linkmatch.normalise.names import fold, name_tokens, variant_key
+from linkmatch.pseudonymise.bloom import BloomEncoder, qgrams
+from linkmatch.pseudonymise.keys import Key
+from linkmatch.pseudonymise.tokens import TokenHasher
+from linkmatch.schema import Schema
+
+__all__ = ["Encoded", "encode_frame"]
+
+NUM_DATE_MASKS: Final = 8
+NUM_ALT_DATES: Final = 2
+_SEX_CODES: Final = {
+    "M": "M", "MALE": "M", "MAN": "M", "F": "F", "FEMALE": "F", "WOMAN": "F",
+    "V": "F", "VROUW": "F", "X": "X", "U": "", "UNKNOWN": "", "ONBEKEND": "",
+}
+_NAT_RE: Final = re.compile(r"[A-Z]{3}")
+_DOC_STRIP: Final = re.compile(r"[^0-9A-Z]")
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """An encoded file in memory: the pseudonymous table, its manifest and the validation report."""
+
+    table: pa.Table
+    manifest: dict[str, Any]
+    report: ValidationReport
+
+
+class _Hashers:
+    """All keyed primitives of one job, each under its own HKDF label."""
+
+    def __init__(self, key: Key, schema: Schema) -> None:
+        self.pseudonym_key = key.derive("pseudonym")
+        self.name_text = BloomEncoder(key.derive("bloom/name/text"), num_bits=schema.name_bits,
+                                      num_hashes=schema.name_hashes_text)
+        self.name_key = BloomEncoder(key.derive("bloom/name/key"), num_bits=schema.name_bits,
+                                     num_hashes=schema.name_hashes_key)
+        self.name = TokenHasher(key.derive("token/name"))
+        self.dob = TokenHasher(key.derive("token/dob"))
+        self.sex_dob = TokenHasher(key.derive("token/sex-dob"))
+        self.nat = TokenHasher(key.derive("token/nationality"))
+        self.pob = TokenHasher(key.derive("token/place-of-birth"))
+        self.doc = TokenHasher(key.derive("token/document"))
+        self.block = TokenHasher(key.derive("block"))
+        self.qgram = schema.qgram
+        self.max_name_tokens = schema.max_name_tokens
+        self.token_bloom_cache: dict[tuple[str, str], int] = {}
+
+    def token_bloom(self, text: str, key: str) -> int:
+        cached = self.token_bloom_cache.get((text, key))
+        if cached is None:
+            cached = self.name_text.encode(qgrams(text, self.qgram)) | self.name_key.encode(
+                qgrams(key, self.qgram)
+            )
+            self.token_bloom_cache[(text, key)] = cached
+        return cached
+
+
+def _clean(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+@lru_cache(maxsize=65536)
+def _norm_sex(value: str) -> str | None:
+    """"M"/"F"/"X", "" for unknown, None for an invalid code."""
+    return _SEX_CODES.get(_clean(value).upper().rstrip("."))
+
+
+@lru_cache(maxsize=4096)
+def _norm_nationality(value: str) -> str | None:
+    code = _clean(value).upper()
+    return code if _NAT_RE.fullmatch(code) else None
+
+
+def _norm_document(value: str) -> str:
+    return _DOC_STRIP.sub("", _clean(value).upper())
+
+
+class _DateTokens:
+    __slots__ = ("alt", "defaulted", "full", "masks", "sex_parts", "swap", "y0", "y1", "y2", "ym",
+                 "yp1")
+
+    def __init__(self) -> None:
+        self.full = self.swap = self.yp1 = self.ym = self.y0 = self.y1 = self.y2 = 0
+        self.defaulted = False
+        self.masks: list[int] = [0] * NUM_DATE_MASKS
+        self.alt: list[int] = [0] * NUM_ALT_DATES
+        self.sex_parts: tuple[int, int, int] | None = None
+
+
+def _date_tokens(h: _Hashers, date: BirthDate | None, alts: Sequence[BirthDate]) -> _DateTokens:
+    out = _DateTokens()
+    if date is not None:
+        y, m, d = date.year, date.month, date.day
+        out.defaulted = date.defaulted
+        out.y0, out.y1, out.y2 = (h.dob.token("y", y + k) for k in range(3))
+        if m is not None:
+            out.ym = h.dob.token("ym", y, m)
+        if m is not None and d is not None:
+            out.full = h.dob.token("ymd", y, m, d)
+            out.yp1 = h.dob.token("ymd", y + 1, m, d)
+            if d <= 12 and d != m:
+                out.swap = h.dob.token("ymd", y, d, m)
+            digits = f"{y:04d}{m:02d}{d:02d}"
+            out.masks = [h.dob.token("mask", i, digits[:i] + "*" + digits[i + 1 :])
+                         for i in range(NUM_DATE_MASKS)]
+            out.sex_parts = (y, m, d)
+    for i, alt in enumerate(alts[:NUM_ALT_DATES]):
+        if alt.month is not None and alt.day is not None:
+            out.alt[i] = h.dob.token("ymd", alt.year, alt.month, alt.day)
+    return out
+
+
+def _block_keys(h: _Hashers, name_keys: Sequence[str], dates: _DateTokens,
+                year: int | None, doc: str) -> list[int]:
+    keys: list[int] = []
+    distinct = sorted(set(name_keys))
+    keys.extend(h.block.token("n", k) for k in distinct)
+    keys.extend(h.block.token("nn", a, b) for a, b in itertools.combinations(distinct, 2))
+    if year is not None:
+        keys.extend(h.block.token("ny", k, year) for k in distinct)
+    if dates.full and not dates.defaulted:
+        keys.append(h.block.token("d", dates.full))
+    if doc:
+        keys.append(h.block.token("doc", doc))
+    return keys
+
+
+def encode_frame(
+    frame: pd.DataFrame,
+    key: Key,
+    *,
+    schema: Schema | None = None,
+    source: str = "<dataframe>",
+    strict: bool = False,
+    job_salt: bytes | None = None,
+    today: dt.date | None = None,
+) -> Encoded:
+    """Encode a person table (the columns of the person schema, as text).
+
+    Args:
+        frame: the holder's records; absent optional columns count as empty.
+        key: the shared linkage key.
+        schema: encoding parameters (default :class:`Schema`).
+        source: the file name used in reports and errors.
+        strict: raise on the first invalid value instead of counting it and treating it as
+            missing.
+        job_salt: per-job salt of the record pseudonyms (random by default). Pass the salt of an
+            earlier job only to reproduce it (tests).
+        today: reference date for "date in the future" checks (default: today).
+
+    Returns:
+        The encoded table, manifest and validation report.
+
+    Raises:
+        InputDataError: a row has no ``record_id``, or (``strict``) any value is invalid.
+    """
+    started = time.perf_counter()
+    schema = schema or Schema()
+    salt = job_salt if job_salt is not None else secrets.token_bytes(16)
+    data = normalise_columns(frame)
+    h = _Hashers(key, schema)
+    report = ValidationReport(rows_read=len(data))
+
+    def reject(row: int, column: str, reason: str) -> None:
+        if strict:
+            raise InputDataError(reason, file=source, row=row, column=column)
+        report.add(Issue(source, row, column, reason))
+
+    name_cache: dict[tuple[str, str, str], tuple[int, tuple[int, ...], tuple[str, ...]]] = {}
+    date_cache: dict[str, tuple[BirthDate | None, tuple[BirthDate, ...], str | None]] = {}
+    today = today or dt.date.today()
+
+    pids: list[bytes] = []
+    blooms: list[bytes] = []
+    name_cols: list[tuple[int, ...]] = []
+    dob_rows: list[_DateTokens] = []
+    sex_dob: list[int] = []
+    nat: list[int] = []
+    pob: list[list[int]] = []
+    doc: list[int] = []
+    blocks: list[list[int]] = []
+    ntok = schema.max_name_tokens
+
+    cols = [data[c].tolist() for c in data.columns]
+    for index, (rid, given, family, full, dob_text, sex_text, nat_text, pob_text, doc_text) in \
+            enumerate(zip(*cols, strict=True)):
+        row = index + 1
+        rid = _clean(rid)
+        if not rid:
+            report.rows_rejected += 1
+            reject(row, "record_id", "empty record_id; the row cannot be linked")
+            continue
+        # names ------------------------------------------------------------------------------
+        nkey = (given, family, full)
+        cached_name = name_cache.get(nkey)
+        if cached_name is None:
+            tokens = [t for t in name_tokens(given, family, full) if t.kind != "title"]
+            bloom = 0
+            for t in tokens:
+                bloom |= h.token_bloom(t.text, t.key)
+            keys_str = tuple(dict.fromkeys(t.key for t in tokens))
+            key_toks = tuple(h.name.token(k) for k in keys_str[:ntok])
+            cached_name = (bloom, key_toks + (0,) * (ntok - len(key_toks)), keys_str)
+            name_cache[nkey] = cached_name
+        bloom, key_toks, keys_str = cached_name
+        if not keys_str and (given.strip() or family.strip() or full.strip()):
+            reject(row, "given_names/family_name", "name has no letters after normalisation")
+        # date of birth ----------------------------------------------------------------------
+        cached_date = date_cache.get(dob_text)
+        if cached_date is None:
+            try:
+                cached_date = (parse_date(dob_text, today=today, min_year=schema.min_year), (),
+                               None)
+            except DateParseError as exc:
+                alts = alternative_readings(dob_text)
+                reason = str(exc)
+                if alts:
+                    reason += " (kept only as a possible Ethiopian or Solar Hijri date)"
+                cached_date = (None, alts, reason)
+            date_cache[dob_text] = cached_date
+        date, alts, date_problem = cached_date
+        if date_problem is not None:
+            reject(row, "date_of_birth", date_problem)
+        dtoks = _date_tokens(h, date, alts)
+        # categorical fields -----------------------------------------------------------------
+        sex = _norm_sex(sex_text) if sex_text.strip() else ""
+        if sex is None:
+            reject(row, "sex", "not one of M, F, X")
+            sex = ""
+        sex_dob.append(h.sex_dob.token(sex, *dtoks.sex_parts) if sex and dtoks.sex_parts else 0)
+        natc = _norm_nationality(nat_text) if nat_text.strip() else ""
+        if natc is None:
+            reject(row, "nationality", "not an ISO 3166-1 alpha-3 code")
+            natc = ""
+        nat.append(h.nat.token(natc) if natc else 0)
+        place = [variant_key(t) for t in fold(pob_text).split()][: schema.max_place_tokens] \
+            if pob_text.strip() else []
+        ptoks = [h.pob.token(p) for p in dict.fromkeys(p for p in place if p)]
+        pob.append(ptoks + [0] * (schema.max_place_tokens - len(ptoks)))
+        docn = _norm_document(doc_text) if doc_text.strip() else ""
+        if doc_text.strip() and not docn:
+            reject(row, "document_number", "no letters or digits")
+        doc.append(h.doc.token(docn) if docn else 0)
+        # pseudonym and blocking ---------------------------------------------------------------
+        pids.append(_pseudonym(h.pseudonym_key, salt, rid))
+        blooms.append(h.name_text.to_bytes(bloom))
+        name_cols.append(key_toks)
+        dob_rows.append(dtoks)
+        blocks.append(_block_keys(h, keys_str, dtoks, date.year if date else None, docn))
+
+    table = _to_arrow(pids, blooms, name_cols, dob_rows, sex_dob, nat, pob, doc, blocks, schema)
+    order = np.argsort(np.asarray(table.column("pid").to_pylist(), dtype=object), kind="stable")
+    table = table.take(pa.array(order, type=pa.int64()))
+    persons = len(set(pids))
+    manifest = {
+        "format": ENCODED_FORMAT,
+        "library_version": __version__,
+        "schema": schema.to_dict(),
+        "schema_fingerprint": schema.fingerprint,
+        "key_fingerprint": key.fingerprint,
+        "job_salt": salt.hex(),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "counts": {
+            "rows_read": report.rows_read,
+            "rows_encoded": len(pids),
+            "rows_rejected": report.rows_rejected,
+            "persons": persons,
+            "invalid_values": report.total_issues - report.rows_rejected,
+        },
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return Encoded(table=table, manifest=manifest, report=report)
+
+
+def _pseudonym(key: bytes, salt: bytes, record_id: str) -> bytes:
+    return hmac.digest(key, salt + record_id.encode("utf-8"), "sha256")[:16]
+
+
+def pseudonym_hex(key: Key, salt_hex: str, record_id: str) -> str:
+    """The pseudonym (hex) of ``record_id`` in the job with salt ``salt_hex`` (used by reveal)."""
+    return _pseudonym(key.derive("pseudonym"), bytes.fromhex(salt_hex), _clean(record_id)).hex()
+
+
+def _fixed_list(rows: Sequence[Sequence[int]], width: int) -> pa.FixedSizeListArray:
+    flat = np.asarray(rows, dtype=np.int64).reshape(-1) if rows else np.zeros(0, dtype=np.int64)
+    return pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.int64()), width)
+
+
+def _to_arrow(pids: list[bytes], blooms: list[bytes], name_cols: list[tuple[int, ...]],
+              dob_rows: list[_DateTokens], sex_dob: list[int], nat: list[int],
+              pob: list[list[int]], doc: list[int], blocks: list[list[int]],
+              schema: Schema) -> pa.Table:
+    def ints(values: Sequence[int]) -> pa.Array:
+        return pa.array(np.asarray(values, dtype=np.int64), type=pa.int64())
+
+    columns: dict[str, pa.Array] = {
+        "pid": pa.array([p.hex() for p in pids], type=pa.string()),
+        "name_bf": pa.array(blooms, type=pa.binary(schema.name_bits // 8)),
+        "name_keys": _fixed_list(name_cols, schema.max_name_tokens),
+        "dob_full": ints([d.full for d in dob_rows]),
+        "dob_swap": ints([d.swap for d in dob_rows]),
+        "dob_yp1": ints([d.yp1 for d in dob_rows]),
+        "dob_ym": ints([d.ym for d in dob_rows]),
+        "dob_y0": ints([d.y0 for d in dob_rows]),
+        "dob_y1": ints([d.y1 for d in dob_rows]),
+        "dob_y2": ints([d.y2 for d in dob_rows]),
+        "dob_defaulted": pa.array([d.defaulted for d in dob_rows], type=pa.bool_()),
+        "dob_masks": _fixed_list([d.masks for d in dob_rows], NUM_DATE_MASKS),
+        "dob_alt": _fixed_list([d.alt for d in dob_rows], NUM_ALT_DATES),
+        "sex_dob": ints(sex_dob),
+        "nat": ints(nat),
+        "pob_keys": _fixed_list(pob, schema.max_place_tokens),
+        "doc": ints(doc),
+        "block_keys": pa.array(blocks, type=pa.list_(pa.int64())),
+    }
+    return pa.table(columns)

@@ -1,0 +1,175 @@
+"""Quality of a candidates file against ground truth: precision, recall, F1, and plots.
+
+Pairs are compared at the person level (``left_id``, ``right_id``). The truth file lists every true
+pair; optional columns give the corruption types applied (recall per type). Plots (matplotlib,
+optional extra ``linkmatch[plot]``) show what a reviewer would rather look at than read: the score
+histograms of true and false pairs with the threshold marked, and the precision–recall curve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from linkmatch.errors import InputDataError
+
+__all__ = ["Evaluation", "evaluate", "plot"]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Counts and rates at one threshold."""
+
+    threshold: float
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+    recall_by_corruption: dict[str, float]
+    hard_negative_precision: float | None
+
+    @property
+    def precision(self) -> float:
+        """TP / (TP + FP); 1.0 when nothing was returned."""
+        found = self.true_positives + self.false_positives
+        return self.true_positives / found if found else 1.0
+
+    @property
+    def recall(self) -> float:
+        """TP / (TP + FN); 1.0 when there is nothing to find."""
+        total = self.true_positives + self.false_negatives
+        return self.true_positives / total if total else 1.0
+
+    @property
+    def f1(self) -> float:
+        """Harmonic mean of precision and recall."""
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "threshold": self.threshold,
+            "precision": round(self.precision, 6),
+            "recall": round(self.recall, 6),
+            "f1": round(self.f1, 6),
+            "true_positives": self.true_positives,
+            "false_positives": self.false_positives,
+            "false_negatives": self.false_negatives,
+            "recall_by_corruption": {k: round(v, 6) for k, v in
+                                     self.recall_by_corruption.items()},
+            "hard_negative_precision": None if self.hard_negative_precision is None
+            else round(self.hard_negative_precision, 6),
+        }
+
+
+def _pairs(frame: pd.DataFrame, label: str) -> pd.Series:
+    for col in ("left_id", "right_id"):
+        if col not in frame.columns:
+            raise InputDataError(f"has no {col!r} column", file=label)
+    return frame["left_id"].astype(str) + "\x1f" + frame["right_id"].astype(str)
+
+
+def evaluate(candidates: pd.DataFrame, truth: pd.DataFrame, *, threshold: float | None = None,
+             hard_negatives: pd.DataFrame | None = None) -> Evaluation:
+    """Score ``candidates`` (rows with ``score ≥ threshold``) against ``truth``.
+
+    Args:
+        candidates: ``left_id, right_id, score`` at least.
+        truth: ``left_id, right_id`` of every true pair; optional ``corruption`` column with
+            ";"-separated corruption types.
+        threshold: only candidates scoring at least this count (default: all rows).
+        hard_negatives: look-alike pairs that are *not* matches (siblings, namesakes); reported
+            as the precision on those pairs: the share of them correctly left out.
+    """
+    cand = candidates
+    if threshold is not None:
+        cand = cand[cand["score"].astype(float) >= threshold]
+    found = set(_pairs(cand, "<candidates>"))
+    true_keys = _pairs(truth, "<truth>")
+    true = set(true_keys)
+    tp = len(found & true)
+    by_type: dict[str, float] = {}
+    if "corruption" in truth.columns:
+        hits: dict[str, list[bool]] = {}
+        for pair, corr in zip(true_keys, truth["corruption"].fillna("").astype(str), strict=True):
+            for kind in (c for c in corr.split(";") if c):
+                hits.setdefault(kind, []).append(pair in found)
+        by_type = {k: float(np.mean(v)) for k, v in sorted(hits.items())}
+    hard: float | None = None
+    if hard_negatives is not None and len(hard_negatives):
+        hn = set(_pairs(hard_negatives, "<hard negatives>")) - true
+        hard = 1.0 - len(hn & found) / len(hn) if hn else None
+    return Evaluation(
+        threshold=float(threshold) if threshold is not None else 0.0,
+        true_positives=tp,
+        false_positives=len(found - true),
+        false_negatives=len(true - found),
+        recall_by_corruption=by_type,
+        hard_negative_precision=hard,
+    )
+
+
+def plot(candidates: pd.DataFrame, truth: pd.DataFrame, out_dir: Path, *,
+         threshold: float) -> list[Path]:
+    """Draw the score histograms and the precision–recall curve as PNG files.
+
+    Raises:
+        ImportError: matplotlib is not installed (``pip install linkmatch[plot]``).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from linkmatch.io import atomic_path
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    true = set(_pairs(truth, "<truth>"))
+    keys = _pairs(candidates, "<candidates>")
+    is_true = keys.isin(true).to_numpy()
+    scores = candidates["score"].astype(float).to_numpy()
+    written: list[Path] = []
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bins = [i / 40 for i in range(41)]
+    ax.hist(scores[~is_true], bins=bins, alpha=0.6, label="false pairs", color="tab:red")
+    ax.hist(scores[is_true], bins=bins, alpha=0.6, label="true pairs", color="tab:blue")
+    ax.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:g}")
+    ax.set_yscale("log")
+    ax.set_xlabel("score (match probability)")
+    ax.set_ylabel("pairs")
+    ax.set_title("Scores of true and false candidate pairs")
+    ax.legend()
+    path = out_dir / "score_histogram.png"
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    written.append(path)
+
+    order = np.argsort(-scores, kind="mergesort")
+    tp = np.cumsum(is_true[order])
+    precision = tp / np.arange(1, len(order) + 1)
+    recall = tp / max(len(true), 1)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot(recall, precision, color="tab:blue")
+    at = scores[order] >= threshold
+    if at.any():
+        k = int(np.nonzero(at)[0][-1])
+        ax.plot([recall[k]], [precision[k]], "o", color="black",
+                label=f"threshold {threshold:g}: P={precision[k]:.3f} R={recall[k]:.3f}")
+        ax.legend(loc="lower left")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1.01)
+    ax.set_ylim(0, 1.01)
+    ax.set_title("Precision–recall")
+    path = out_dir / "precision_recall.png"
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    written.append(path)
+    return written

@@ -1,0 +1,307 @@
+"""Reading person files with validation, atomic writes, and the encoded-file format.
+
+Read side: CSV (UTF-8, with or without BOM) or Parquet, every column as text. Problems are
+reported by file, row and column, never by value. A problem with the whole file (missing, empty,
+not UTF-8, no ``record_id`` column, ragged rows) is an :class:`InputDataError`; a problem with one
+value is counted in a :class:`ValidationReport` and the value treated as missing (or, with
+``strict``, raised).
+
+Write side: every output goes to a temporary file in the target directory, is flushed and synced,
+then renamed over the final name, so a crash leaves either the old file, no file, or the complete
+new one, never a truncated file under the final name.
+
+Encoded files (``.lmenc``) are Parquet files whose key-value metadata holds the manifest as JSON
+under ``linkmatch.manifest``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import secrets
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Final
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from linkmatch.errors import InputDataError
+from linkmatch.schema import PERSON_COLUMNS, REQUIRED_COLUMNS
+
+__all__ = [
+    "ENCODED_FORMAT",
+    "Issue",
+    "ValidationReport",
+    "atomic_path",
+    "read_encoded",
+    "read_person_table",
+    "write_encoded",
+    "write_table",
+]
+
+ENCODED_FORMAT: Final = "linkmatch-encoded/1"
+MANIFEST_KEY: Final = b"linkmatch.manifest"
+_MAX_ISSUES_KEPT: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One rejected value or row: where and why, never what."""
+
+    file: str
+    row: int
+    column: str
+    reason: str
+
+
+@dataclass
+class ValidationReport:
+    """Counts of rejected rows and values, plus the first issues in detail."""
+
+    rows_read: int = 0
+    rows_rejected: int = 0
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    issues: list[Issue] = field(default_factory=list)
+
+    def add(self, issue: Issue) -> None:
+        """Count an issue (and keep its details while under the cap)."""
+        self.counts[(issue.column, issue.reason)] += 1
+        if len(self.issues) < _MAX_ISSUES_KEPT:
+            self.issues.append(issue)
+
+    @property
+    def total_issues(self) -> int:
+        """Number of issues counted."""
+        return sum(self.counts.values())
+
+    def summary_lines(self) -> list[str]:
+        """Human-readable summary, one line per (column, reason)."""
+        return [
+            f"{count} × column {column!r}: {reason}"
+            for (column, reason), count in sorted(self.counts.items())
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (counts only)."""
+        return {
+            "rows_read": self.rows_read,
+            "rows_rejected": self.rows_rejected,
+            "invalid_values": [
+                {"column": c, "reason": r, "count": n} for (c, r), n in sorted(self.counts.items())
+            ],
+        }
+
+    def write_rejects(self, path: Path) -> None:
+        """Write the detailed issues (file, row, column, reason) as CSV, atomically."""
+        frame = pd.DataFrame(
+            [(i.file, i.row, i.column, i.reason) for i in self.issues],
+            columns=["file", "row", "column", "reason"],
+        )
+        write_table(frame, path)
+
+
+# ----------------------------------------------------------------------------------- reading
+
+
+def _decode_utf8(data: bytes, label: str) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputDataError(
+            f"is not valid UTF-8 (first bad byte on line {line}); re-export the file as UTF-8",
+            file=label,
+            row=max(line - 1, 0) or None,
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _read_csv(path: Path, label: str) -> pd.DataFrame:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise InputDataError("cannot be read (does it exist?)", file=label) from None
+    text = _decode_utf8(data, label)
+    if not text.strip():
+        raise InputDataError("is empty; expected a header row with at least 'record_id'",
+                             file=label)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputDataError(f"contains a NUL byte (line {line}); is it a CSV file?", file=label)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+        rows: list[list[str]] = []
+        width = len(header)
+        for row in reader:
+            if not row:
+                continue  # blank line
+            if len(row) != width:
+                raise InputDataError(
+                    f"has {len(row)} fields where the header has {width}",
+                    file=label, row=len(rows) + 1,
+                )
+            rows.append(row)
+    except csv.Error:
+        raise InputDataError(
+            f"is not well-formed CSV near data row {len(rows) + 1} (unbalanced quotes?)",
+            file=label,
+        ) from None
+    header = [h.strip() for h in header]
+    return _with_header(pd.DataFrame(rows, columns=header, dtype=object), header, label)
+
+
+def _with_header(frame: pd.DataFrame, header: list[str], label: str) -> pd.DataFrame:
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise InputDataError(f"has duplicated header names {dup}", file=label)
+    for req in REQUIRED_COLUMNS:
+        if req not in header:
+            raise InputDataError(
+                f"has no {req!r} column; the header must include {req!r} and any of "
+                f"{list(PERSON_COLUMNS[1:])}",
+                file=label,
+            )
+    return frame
+
+
+def _read_parquet(path: Path, label: str) -> pd.DataFrame:
+    try:
+        table = pq.read_table(path)
+    except OSError:
+        raise InputDataError("cannot be read as Parquet (missing or damaged?)", file=label) \
+            from None
+    except pa.ArrowException:
+        raise InputDataError("cannot be read as Parquet (damaged?)", file=label) from None
+    header = list(table.column_names)
+    _with_header(pd.DataFrame(), header, label)
+    frame = table.to_pandas()
+    for col in frame.columns:
+        frame[col] = frame[col].map(lambda v: "" if v is None or v != v else str(v))
+    out: pd.DataFrame = frame
+    return out
+
+
+def read_person_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a person file (CSV or Parquet) as text columns.
+
+    Columns of the person schema that are absent are added empty; other columns are ignored
+    (dropped here, so they never reach an encoding).
+
+    Raises:
+        InputDataError: the file cannot be used as a whole.
+    """
+    p = Path(path)
+    label = str(p)
+    if p.suffix.lower() in {".parquet", ".pq"}:
+        frame = _read_parquet(p, label)
+    else:
+        frame = _read_csv(p, label)
+    if len(frame) == 0:
+        raise InputDataError("has a header but no data rows", file=label)
+    return normalise_columns(frame)
+
+
+def normalise_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The person-schema columns of ``frame`` as text ("" for missing), in schema order."""
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for col in PERSON_COLUMNS:
+        if col in frame.columns:
+            values = frame[col].tolist()
+            out[col] = ["" if v is None or (isinstance(v, float) and v != v) else str(v)
+                        for v in values]
+        else:
+            out[col] = [""] * len(frame)
+    return out
+
+
+# ----------------------------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it over ``path``.
+
+    The caller writes the temporary file completely; it is synced to disk and renamed only when
+    the block exits without an exception, otherwise removed.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_text(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
+    """An atomically written text file (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
+        yield fh
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a table as CSV or Parquet (by suffix), atomically."""
+    with atomic_path(path) as tmp:
+        if Path(path).suffix.lower() in {".parquet", ".pq"}:
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def write_json(data: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write JSON atomically."""
+    with atomic_text(path) as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+
+
+def write_encoded(table: pa.Table, manifest: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write an encoded table with its manifest, atomically."""
+    meta = dict(table.schema.metadata or {})
+    meta[MANIFEST_KEY] = json.dumps(manifest, sort_keys=True).encode()
+    table = table.replace_schema_metadata(meta)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+
+
+def read_encoded(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pa.Table]:
+    """Read an encoded file: its manifest and table.
+
+    Raises:
+        InputDataError: not a linkmatch encoded file, or damaged.
+    """
+    label = str(path)
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException):
+        raise InputDataError("is not a readable encoded file (.lmenc)", file=label) from None
+    raw = (table.schema.metadata or {}).get(MANIFEST_KEY)
+    if raw is None:
+        raise InputDataError("has no linkmatch manifest; was it made by `linkmatch encode`?",
+                             file=label)
+    try:
+        manifest = json.loads(raw)
+    except json.JSONDecodeError:
+        raise InputDataError("has a damaged manifest", file=label) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != ENCODED_FORMAT:
+        raise InputDataError(
+            f"has format {manifest.get('format') if isinstance(manifest, dict) else None!r}; "
+            f"this linkmatch reads {ENCODED_FORMAT!r}",
+            file=label,
+        )
+    return manifest, table

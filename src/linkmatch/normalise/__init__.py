@@ -1,0 +1,1 @@
+"""Normalisation of raw field values (names, dates, places) before encoding and comparison."""

@@ -1,0 +1,75 @@
+"""Holder side: turn the pseudonyms of *its own* side of a candidates file back into record ids.
+
+Only the holder can do this: it recomputes the pseudonym of each of its record ids with the key
+and the job salt from its encoded file's manifest, and looks the candidates' pseudonyms up. The
+other side's pseudonyms stay as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pandas as pd
+
+from linkmatch.encode import pseudonym_hex
+from linkmatch.errors import EncodingMismatchError, InputDataError
+from linkmatch.pseudonymise.keys import Key
+
+__all__ = ["reveal_frame"]
+
+Side = Literal["left", "right"]
+
+
+def reveal_frame(
+    candidates: pd.DataFrame,
+    *,
+    side: Side,
+    manifest: dict[str, Any],
+    records: pd.DataFrame,
+    key: Key,
+    source: str = "<candidates>",
+) -> pd.DataFrame:
+    """Replace the pseudonyms in column ``{side}_id`` by the holder's record ids.
+
+    Args:
+        candidates: the linkage unit's candidates (pseudonymous ids).
+        side: which side this holder is.
+        manifest: the manifest of the holder's own encoded file (for the job salt).
+        records: the holder's input file (``record_id`` column).
+        key: the linkage key.
+        source: name of the candidates file, for messages.
+
+    Raises:
+        EncodingMismatchError: the key is not the one the encoding was made with.
+        InputDataError: candidates whose pseudonym is not one of this holder's records.
+    """
+    if side not in ("left", "right"):
+        raise InputDataError("side must be 'left' or 'right'", file=source)
+    column = f"{side}_id"
+    if column not in candidates.columns:
+        raise InputDataError(f"has no {column!r} column", file=source)
+    if manifest.get("key_fingerprint") != key.fingerprint:
+        raise EncodingMismatchError(
+            "the key does not match the encoded file (key fingerprints "
+            f"{key.fingerprint} and {manifest.get('key_fingerprint')})"
+        )
+    salt = str(manifest["job_salt"])
+    lookup: dict[str, str] = {}
+    for rid in dict.fromkeys(records["record_id"].tolist()):
+        text = str(rid).strip()
+        if text:
+            lookup[pseudonym_hex(key, salt, text)] = text
+    pids = candidates[column].astype(str)
+    ids = pids.map(lookup)
+    missing = ids.isna()
+    if missing.any():
+        first = int(missing.to_numpy().nonzero()[0][0]) + 1
+        raise InputDataError(
+            f"{int(missing.sum())} {side} pseudonym(s) are not records of this encoded file and "
+            f"input (first at row {first}); were the candidates made from this encoding?",
+            file=source,
+            column=column,
+        )
+    out = candidates.copy()
+    out[column] = ids.astype(str)
+    return out

@@ -1,0 +1,119 @@
+"""The person schema and the encoding parameters, as one frozen, versioned, JSON-serialisable value.
+
+Both holders must encode with the *same* schema (and key) for their files to be comparable; the
+linkage unit checks this through :attr:`Schema.fingerprint`, a SHA-256 of the canonical JSON (the
+schema is public, so an unkeyed digest is fine here).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+from linkmatch.errors import ConfigError
+
+__all__ = ["PERSON_COLUMNS", "SCHEMA_VERSION", "Schema"]
+
+SCHEMA_VERSION: Final = 1
+
+PERSON_COLUMNS: Final = (
+    "record_id",
+    "given_names",
+    "family_name",
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "nationality",
+    "place_of_birth",
+    "document_number",
+)
+"""Columns of the built-in person schema; all but ``record_id`` may be empty or absent."""
+
+REQUIRED_COLUMNS: Final = ("record_id",)
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """How records are normalised and encoded.
+
+    Attributes:
+        name_bits: length of the per-record name Bloom filter (power of two).
+        name_hashes_text: bits set per q-gram of a name token's folded spelling.
+        name_hashes_key: bits set per q-gram of a token's variant key (its consonant skeleton),
+            so that transliteration variants share bits even where their spellings differ.
+        qgram: q-gram length.
+        max_name_tokens: name tokens kept per record (further tokens are counted, then dropped
+            from the token list but still enter the Bloom filter).
+        max_place_tokens: place-of-birth tokens kept per record.
+        min_year: earliest plausible year of birth; earlier years are rejected as invalid.
+    """
+
+    version: int = SCHEMA_VERSION
+    name_bits: int = 1024
+    name_hashes_text: int = 8
+    name_hashes_key: int = 6
+    qgram: int = 2
+    max_name_tokens: int = 8
+    max_place_tokens: int = 4
+    min_year: int = 1900
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if self.version != SCHEMA_VERSION:
+            problems.append(f"schema version {self.version} is not supported (expected "
+                            f"{SCHEMA_VERSION})")
+        if self.name_bits < 64 or self.name_bits > 65536 or self.name_bits & (self.name_bits - 1):
+            problems.append("name_bits must be a power of two between 64 and 65536")
+        for name in ("name_hashes_text", "name_hashes_key"):
+            if not 1 <= getattr(self, name) <= 64:
+                problems.append(f"{name} must be between 1 and 64")
+        if not 1 <= self.qgram <= 4:
+            problems.append("qgram must be between 1 and 4")
+        if not 1 <= self.max_name_tokens <= 32:
+            problems.append("max_name_tokens must be between 1 and 32")
+        if not 1 <= self.max_place_tokens <= 16:
+            problems.append("max_place_tokens must be between 1 and 16")
+        if not 1800 <= self.min_year <= 2000:
+            problems.append("min_year must be between 1800 and 2000")
+        if problems:
+            raise ConfigError("invalid schema: " + "; ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict, including the column list of the person schema."""
+        out = dataclasses.asdict(self)
+        out["columns"] = list(PERSON_COLUMNS)
+        return out
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys, no spaces): the input of :attr:`fingerprint`."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schema:
+        """Rebuild a schema from :meth:`to_dict` output (unknown keys are an error)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        extra = set(data) - fields - {"columns"}
+        if extra:
+            raise ConfigError(f"unknown schema settings: {sorted(extra)}")
+        if "columns" in data and list(data["columns"]) != list(PERSON_COLUMNS):
+            raise ConfigError("the schema's column list differs from the person schema")
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+    @classmethod
+    def from_json(cls, text: str) -> Schema:
+        """Rebuild a schema from :meth:`to_json` output."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            raise ConfigError("the schema is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ConfigError("the schema must be a JSON object")
+        return cls.from_dict(data)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical JSON; equal schemas have equal fingerprints."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()

@@ -1,0 +1,106 @@
+"""Keys: generation, loading, strength and permission checks, derivation, fingerprint."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import stat
+from pathlib import Path
+
+import pytest
+
+from linkmatch.errors import KeyMaterialError
+from linkmatch.pseudonymise.keys import KEY_ENV_VAR, Key, generate_key_file, load_key
+
+
+def test_keygen_writes_0600_and_loads(tmp_path: Path) -> None:
+    path = tmp_path / "linkage.key"
+    key = generate_key_file(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    loaded = load_key(path)
+    assert loaded.fingerprint == key.fingerprint
+    assert len(key.fingerprint) == 16
+    # the file holds the key in hex, the fingerprint is not the key
+    secret_hex = next(ln for ln in path.read_text().splitlines() if not ln.startswith("#"))
+    assert len(bytes.fromhex(secret_hex)) == 32
+    assert key.fingerprint not in secret_hex
+
+
+def test_keygen_refuses_to_overwrite(tmp_path: Path) -> None:
+    path = tmp_path / "k.key"
+    first = generate_key_file(path)
+    with pytest.raises(KeyMaterialError, match="refusing to overwrite"):
+        generate_key_file(path)
+    second = generate_key_file(path, overwrite=True)
+    assert second.fingerprint != first.fingerprint
+
+
+def test_short_key_refused(tmp_path: Path) -> None:
+    path = tmp_path / "short.key"
+    path.write_text("ab" * 31 + "\n")
+    path.chmod(0o600)
+    with pytest.raises(KeyMaterialError, match="248 bits"):
+        load_key(path)
+    with pytest.raises(KeyMaterialError):
+        Key.from_bytes(b"x" * 31)
+
+
+def test_world_readable_key_refused(tmp_path: Path) -> None:
+    path = tmp_path / "open.key"
+    generate_key_file(path)
+    path.chmod(0o644)
+    with pytest.raises(KeyMaterialError, match="chmod 600"):
+        load_key(path)
+
+
+def test_bad_key_file_content_not_echoed(tmp_path: Path) -> None:
+    path = tmp_path / "bad.key"
+    path.write_text("not-a-key-zzzz-SECRETVALUE\n")
+    path.chmod(0o600)
+    with pytest.raises(KeyMaterialError) as info:
+        load_key(path)
+    assert "SECRETVALUE" not in str(info.value)
+
+
+def test_key_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "env.key"
+    key = generate_key_file(path)
+    monkeypatch.setenv(KEY_ENV_VAR, str(path))
+    assert load_key(None).fingerprint == key.fingerprint
+    monkeypatch.delenv(KEY_ENV_VAR)
+    with pytest.raises(KeyMaterialError, match=KEY_ENV_VAR):
+        load_key(None)
+
+
+def test_derived_keys_distinct_and_stable() -> None:
+    key = Key.from_bytes(bytes(range(32)))
+    labels = ["pseudonym", "bloom/name/text", "bloom/name/key", "token/dob", "block"]
+    derived = {label: key.derive(label) for label in labels}
+    assert len(set(derived.values())) == len(labels)
+    assert Key.from_bytes(bytes(range(32))).derive("pseudonym") == derived["pseudonym"]
+    assert bytes(range(32)) not in derived.values()
+
+
+def test_key_never_shown_or_pickled() -> None:
+    secret = os.urandom(32)
+    key = Key.from_bytes(secret)
+    assert secret.hex() not in repr(key)
+    assert secret.hex() not in str(key)
+    with pytest.raises(TypeError):
+        pickle.dumps(key)
+
+
+def test_wipe_zeroises_and_blocks_use() -> None:
+    key = Key.from_bytes(os.urandom(32))
+    key.wipe()
+    with pytest.raises(KeyMaterialError):
+        key.derive("anything")
+
+
+def test_pinned_fingerprint() -> None:
+    # pinned: a change of derivation labels or HKDF salt must be deliberate
+    key = Key.from_bytes(bytes(range(32)))
+    assert key.fingerprint == PINNED_FINGERPRINT
+
+
+PINNED_FINGERPRINT = "__PIN__"
