@@ -250,7 +250,7 @@ def encode_frame(
         nkey = (given, family, full)
         cached_name = name_cache.get(nkey)
         if cached_name is None:
-            tokens = [t for t in name_tokens(given, family, full) if t.kind != "title"]
+            tokens = [t for t in name_tokens(given, family, full) if t.kind == "name"]
             bloom = 0
             for t in tokens:
                 bloom |= h.token_bloom(t.text, t.key)

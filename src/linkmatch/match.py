@@ -9,7 +9,6 @@ aliases. It never writes the full similarity table.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -23,7 +22,13 @@ import pyarrow as pa
 from linkmatch._version import __version__
 from linkmatch.compare.blocking import BlockIndex, candidate_pairs, explode
 from linkmatch.compare.levels import COMPARISONS, NAME, EncodedSide, PairEvidence, compare_pairs
-from linkmatch.compare.scoring import FellegiSunter, fit_em, pattern_codes
+from linkmatch.compare.scoring import (
+    RARE_NAME_LOG2,
+    TF_LEVELS,
+    FellegiSunter,
+    fit_em,
+    pattern_codes,
+)
 from linkmatch.errors import ConfigError, EncodingMismatchError
 from linkmatch.io import ENCODED_FORMAT
 
@@ -35,7 +40,8 @@ expected number of errors when the score is calibrated; review weighs false and 
 
 DEFAULT_MAX_BLOCK_PAIRS: Final = 50_000
 DEFAULT_CHUNK_ROWS: Final = 50_000
-_RANDOM_PAIRS: Final = 50_000
+_RANDOM_PAIRS: Final = 200_000
+_RANDOM_SEED: Final = 20261129
 _CACHE_PAIRS: Final = 20_000_000
 
 CANDIDATE_COLUMNS: Final = (
@@ -86,11 +92,6 @@ def _log2_frequencies(left: EncodedSide, right: EncodedSide) -> dict[int, float]
     return dict(zip(uniq.tolist(), freq.tolist(), strict=True))
 
 
-def _seed(left: dict[str, Any], right: dict[str, Any]) -> int:
-    material = f"{left.get('job_salt')}|{right.get('job_salt')}".encode()
-    return int.from_bytes(hashlib.sha256(material).digest()[:8], "big")
-
-
 def match_encoded(
     left_manifest: dict[str, Any],
     left_table: pa.Table,
@@ -136,6 +137,7 @@ def match_encoded(
     # pass 1: comparison patterns of every blocked pair -----------------------------------------
     t0 = time.perf_counter()
     histogram: Counter[int] = Counter()
+    rare_histogram: Counter[int] = Counter()
     tf_sum: dict[int, float] = {}
     tf_n: dict[int, int] = {}
     cache: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], PairEvidence]] | None = []
@@ -147,10 +149,13 @@ def match_encoded(
             continue
         ev = compare_pairs(left, right, li, ri, log2_freq)
         pairs_compared += len(li)
-        codes, counts = np.unique(pattern_codes(ev.levels), return_counts=True)
+        pcodes = pattern_codes(ev.levels)
+        codes, counts = np.unique(pcodes, return_counts=True)
         histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
-        for lvl in (NAME.levels.index("keys_all"), NAME.levels.index("keys_most"),
-                    NAME.levels.index("one_key")):
+        rare = (ev.levels[:, 0] == NAME.levels.index("keys_all")) & (ev.name_tf <= RARE_NAME_LOG2)
+        codes, counts = np.unique(pcodes[rare], return_counts=True)
+        rare_histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
+        for lvl in TF_LEVELS:
             sel = ev.levels[:, 0] == lvl
             tf_sum[lvl] = tf_sum.get(lvl, 0.0) + float(ev.name_tf[sel].sum())
             tf_n[lvl] = tf_n.get(lvl, 0) + int(sel.sum())
@@ -164,15 +169,18 @@ def match_encoded(
 
     # model ---------------------------------------------------------------------------------
     t0 = time.perf_counter()
-    rng = np.random.default_rng(_seed(left_manifest, right_manifest))
+    rng = np.random.default_rng(_RANDOM_SEED)
     n_random = min(_RANDOM_PAIRS, left.size * right.size)
-    rl = rng.integers(0, left.size, n_random) if left.size else np.zeros(0, dtype=np.int64)
-    rr = rng.integers(0, right.size, n_random) if right.size else np.zeros(0, dtype=np.int64)
+    rl = left.content_order()[rng.integers(0, left.size, n_random)] if left.size \
+        else np.zeros(0, dtype=np.int64)
+    rr = right.content_order()[rng.integers(0, right.size, n_random)] if right.size \
+        else np.zeros(0, dtype=np.int64)
     random_levels = compare_pairs(left, right, rl.astype(np.int64), rr.astype(np.int64)).levels
     if histogram:
-        model = fit_em(dict(histogram), random_levels)
+        model = fit_em(dict(histogram), random_levels, total_pairs=left.size * right.size,
+                       rare_name_pattern_count=dict(rare_histogram))
     else:
-        model = fit_em({0: 1}, random_levels, max_iter=1)
+        model = fit_em({0: 1}, random_levels, total_pairs=left.size * right.size, max_iter=1)
     model.tf_mean = {lvl: tf_sum[lvl] / tf_n[lvl] for lvl in tf_sum if tf_n[lvl]}
     timings["model"] = time.perf_counter() - t0
 

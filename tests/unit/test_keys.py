@@ -103,4 +103,4 @@ def test_pinned_fingerprint() -> None:
     assert key.fingerprint == PINNED_FINGERPRINT
 
 
-PINNED_FINGERPRINT = "__PIN__"
+PINNED_FINGERPRINT = "35649ada751bfeb4"

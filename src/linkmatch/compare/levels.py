@@ -91,6 +91,18 @@ class EncodedSide:
         self.pob = fixed("pob_keys")
         self.doc = col("doc")
 
+    def content_order(self) -> npt.NDArray[np.intp]:
+        """Row order by content (all encoded columns but the salted pseudonym).
+
+        Random pairs drawn through this order do not depend on the input's row order or on the
+        job salt, so a job gives the same scores however its files were ordered or salted.
+        """
+        keys = [self.doc, self.nat, self.sex_dob, *self.pob.T, *self.dob_alt.T,
+                *self.dob_masks.T, *self.dob.values(), self.dob_defaulted.astype(np.int64),
+                *self.name_keys.T, *self.bloom.T.astype(np.int64)]
+        order: npt.NDArray[np.intp] = np.lexsort(keys[::-1])
+        return order
+
 
 @dataclass(frozen=True)
 class PairEvidence:
@@ -142,7 +154,9 @@ def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
     lvl[(dice >= FUZZY_MID)] = NAME.levels.index("fuzzy_mid")
     lvl[(dice >= FUZZY_HIGH)] = NAME.levels.index("fuzzy_high")
     lvl[shared >= 2] = NAME.levels.index("keys_most")
-    lvl[(shared >= 2) & (shared >= np.minimum(nl, nr))] = NAME.levels.index("keys_all")
+    # "all": every token of the shorter name is matched, and the longer has at most one more
+    lvl[(shared >= 2) & (shared >= np.minimum(nl, nr)) & (np.maximum(nl, nr) - shared <= 1)] = \
+        NAME.levels.index("keys_all")
     lvl[name_missing] = 0
     levels[:, 0] = lvl
     tf = np.zeros(n, dtype=np.float64)

@@ -30,12 +30,22 @@ import numpy.typing as npt
 
 from linkmatch.compare.levels import COMPARISONS, NAME
 
-__all__ = ["FellegiSunter", "fit_em", "pattern_codes"]
+__all__ = ["RARE_NAME_LOG2", "TF_LEVELS", "FellegiSunter", "fit_em", "pattern_codes"]
 
 _RADIX: Final = tuple(len(c.levels) for c in COMPARISONS)
-_TF_LEVELS: Final = (NAME.levels.index("keys_all"), NAME.levels.index("keys_most"),
-                     NAME.levels.index("one_key"))
+# Prior knowledge of how the recorded dates of birth of one person differ between two
+# registrations (a Dirichlet prior worth _M_PRIOR_PAIRS pairs, updated by the data). Without
+# labels, "same name, date years apart" is ambiguous between a recording error and a namesake;
+# EM alone cannot tell them apart, so the share of large date errors must come from knowledge
+# of the registration process rather than from the data at hand. Order: DOB.levels.
+_M_PRIOR: Final = {
+    1: np.array([0.0, 0.50, 0.05, 0.01, 0.05, 0.05, 0.22, 0.08, 0.04]),
+}
+_M_PRIOR_PAIRS: Final = 400.0
+TF_LEVELS: Final = tuple(i for i, name in enumerate(NAME.levels)
+                          if name not in ("missing", "different"))
 _TF_CLIP: Final = 6.0
+RARE_NAME_LOG2: Final = -20.0
 _PSEUDO: Final = 0.5
 
 
@@ -122,7 +132,7 @@ class FellegiSunter:
 
 
 def _normalise(counts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    out = counts.copy()
+    out = counts.astype(np.float64).copy()
     out[0] = 0.0
     total = out[1:].sum()
     out[1:] = out[1:] / total if total > 0 else 1.0 / (len(out) - 1)
@@ -130,57 +140,162 @@ def _normalise(counts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return out
 
 
-def fit_em(
-    pattern_count: dict[int, int],
-    random_levels: npt.NDArray[np.uint8],
-    *,
-    max_iter: int = 100,
-    tol: float = 1e-6,
-) -> FellegiSunter:
-    """Estimate λ, m and u by EM over the histogram of comparison patterns.
+# Levels that (nearly) every pair reaching them is blocked for: their frequency among all pairs is
+# counted exactly from the blocked pairs instead of estimated from a random sample, where they are
+# too rare to be seen often (a random pair agreeing on two name keys is a one-in-10^4 event).
+_COUNTED_LEVELS: Final = {
+    0: (NAME.levels.index("keys_all"), NAME.levels.index("keys_most")),
+    1: (1,),  # dob exact (blocked through the full-date key)
+    5: (1,),  # document agree (blocked through the document key)
+}
+# Nationality and place of birth are *not* independent of names among non-matches (people who
+# share a name often share a country): their u is taken among pairs that agree on names, the
+# pairs whose scores matter, instead of among random pairs.
+_NAME_CONDITIONED: Final = (3, 4)
+_NAME_AGREE: Final = (NAME.levels.index("keys_all"), NAME.levels.index("keys_most"))
 
-    Args:
-        pattern_count: number of blocked pairs per pattern code (:func:`pattern_codes`).
-        random_levels: levels of randomly drawn pairs, to start ``u``.
-        max_iter, tol: EM stopping rule (change of λ and of every parameter).
-    """
-    codes = np.fromiter(pattern_count.keys(), dtype=np.int64, count=len(pattern_count))
-    counts = np.fromiter(pattern_count.values(), dtype=np.float64, count=len(pattern_count))
-    lv = _decode(codes)
-    u = []
-    for j, comp in enumerate(COMPARISONS):
-        hist = np.bincount(random_levels[:, j], minlength=len(comp.levels)).astype(np.float64)
-        u.append(_normalise(hist + _PSEUDO))
-    m = _prior_m()
-    lam = 0.01
+
+def _em(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64], fields: tuple[int, ...],
+        m: list[npt.NDArray[np.float64]], u: list[npt.NDArray[np.float64]], *,
+        fit_m: tuple[int, ...], fit_u: bool, max_iter: int,
+        tol: float) -> tuple[float, dict[int, npt.NDArray[np.float64]],
+                             dict[int, npt.NDArray[np.float64]], int]:
+    """EM over pattern counts on ``fields``; re-estimates m of ``fit_m`` (and u if ``fit_u``)."""
+    lam = 0.5
+    cur_m = {j: m[j].copy() for j in fields}
+    cur_u = {j: u[j].copy() for j in fields}
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
-        log_m = np.zeros(len(codes))
-        log_u = np.zeros(len(codes))
-        for j in range(len(COMPARISONS)):
-            log_m += np.log(m[j][lv[:, j]])
-            log_u += np.log(u[j][lv[:, j]])
+        log_m = np.zeros(len(lv))
+        log_u = np.zeros(len(lv))
+        for j in fields:
+            log_m += np.log(cur_m[j][lv[:, j]])
+            log_u += np.log(cur_u[j][lv[:, j]])
         a = np.log(lam) + log_m
         b = np.log1p(-lam) + log_u
         post = 1.0 / (1.0 + np.exp(np.clip(b - a, -700, 700)))
         wm = counts * post
-        wu = counts * (1.0 - post)
-        new_lam = float(np.clip(wm.sum() / counts.sum(), 1e-9, 1 - 1e-9))
-        new_m, new_u = [], []
-        for j, comp in enumerate(COMPARISONS):
-            k = len(comp.levels)
-            hist_m = np.bincount(lv[:, j], weights=wm, minlength=k).astype(np.float64)
-            hist_u = np.bincount(lv[:, j], weights=wu, minlength=k).astype(np.float64)
-            new_m.append(_normalise(hist_m + _PSEUDO))
-            new_u.append(_normalise(hist_u + _PSEUDO))
-        delta = max(abs(new_lam - lam),
-                    max(float(np.abs(a_ - b_).max()) for a_, b_ in zip(new_m, m, strict=True)),
-                    max(float(np.abs(a_ - b_).max()) for a_, b_ in zip(new_u, u, strict=True)))
-        lam, m, u = new_lam, new_m, new_u
+        wu = counts - wm
+        lam_next = float(np.clip(wm.sum() / max(counts.sum(), 1e-12), 1e-6, 1 - 1e-6))
+        delta = abs(lam_next - lam)
+        for j in fields:
+            k = len(COMPARISONS[j].levels)
+            if j in fit_m:
+                hist = np.bincount(lv[:, j], weights=wm, minlength=k).astype(np.float64)
+                prior = _M_PRIOR.get(j)
+                nxt = _normalise(hist + (prior * _M_PRIOR_PAIRS if prior is not None
+                                         else _PSEUDO))
+                delta = max(delta, float(np.abs(nxt - cur_m[j]).max()))
+                cur_m[j] = nxt
+            if fit_u:
+                hist = np.bincount(lv[:, j], weights=wu, minlength=k).astype(np.float64)
+                nxt = _normalise(hist + _PSEUDO)
+                delta = max(delta, float(np.abs(nxt - cur_u[j]).max()))
+                cur_u[j] = nxt
+        lam = lam_next
         if delta < tol:
             break
-    # EM labels its two classes arbitrarily; the match class is the one agreeing on names
-    best = NAME.levels.index("keys_all")
-    if m[0][best] < u[0][best]:
-        m, u, lam = u, m, 1.0 - lam
-    return FellegiSunter(lambda_=lam, m=m, u=u, iterations=it)
+    return lam, cur_m, cur_u, it
+
+
+def fit_em(
+    pattern_count: dict[int, int],
+    random_levels: npt.NDArray[np.uint8],
+    *,
+    total_pairs: int,
+    rare_name_pattern_count: dict[int, int] | None = None,
+    max_iter: int = 200,
+    tol: float = 1e-7,
+) -> FellegiSunter:
+    """Estimate u, m and the prior without labels.
+
+    * ``u`` (how often non-matches reach each level) comes from random pairs, which are almost
+      all non-matches; for the rare agreement levels that blocking always catches (two shared
+      name keys, the same full date, the same document) it is counted exactly from the blocked
+      pairs instead.
+    * ``m`` comes from EM with ``u`` held fixed on two training subsets, each defined by agreement
+      on one comparison and estimating the *other* comparisons (the splink recipe): among pairs
+      with the same full date of birth, non-matches agree on names no more than random pairs do,
+      so EM can separate matches there; and vice versa among pairs sharing all name keys.
+    * the prior is the estimated number of matches over all pairs: matches among same-date pairs
+      divided by the share of matches whose dates agree exactly.
+
+    Args:
+        pattern_count: number of blocked pairs per pattern code (:func:`pattern_codes`).
+        random_levels: levels of randomly drawn pairs.
+        total_pairs: number of all pairs (left rows × right rows).
+        rare_name_pattern_count: pattern counts of the pairs sharing all name keys whose joint
+            frequency is below ``2**RARE_NAME_LOG2`` (stage 2 below).
+        max_iter, tol: EM stopping rule.
+    """
+    codes = np.fromiter(pattern_count.keys(), dtype=np.int64, count=len(pattern_count))
+    counts = np.fromiter(pattern_count.values(), dtype=np.float64, count=len(pattern_count))
+    lv = _decode(codes) if len(codes) else np.zeros((0, len(_RADIX)), dtype=np.int64)
+    n_random = max(len(random_levels), 1)
+    u: list[npt.NDArray[np.float64]] = []
+    for j, comp in enumerate(COMPARISONS):
+        hist = np.bincount(random_levels[:, j], minlength=len(comp.levels)).astype(np.float64)
+        u.append(_normalise(hist + _PSEUDO / n_random * 10))
+    if len(lv):
+        agree = np.isin(lv[:, 0], _NAME_AGREE)
+        if counts[agree].sum() >= 100:
+            for j in _NAME_CONDITIONED:
+                k = len(COMPARISONS[j].levels)
+                hist = np.bincount(lv[agree, j], weights=counts[agree], minlength=k)
+                u[j] = _normalise(hist.astype(np.float64) + _PSEUDO)
+    m = _prior_m()
+    iterations = 0
+    lam_by_subset: dict[int, tuple[float, float]] = {}
+    # stage 1: among pairs with the same full date, u of the other comparisons is that of random
+    # pairs; EM there gives m of names, sex, nationality, place and document.
+    same_date = lv[:, 1] == 1 if len(lv) else np.zeros(0, dtype=bool)
+    others = (0, 2, 3, 4, 5)
+    if counts[same_date].sum() >= 10:
+        lam_t, new_m, _, it = _em(lv[same_date], counts[same_date], others, m, u,
+                                  fit_m=others, fit_u=False, max_iter=max_iter, tol=tol)
+        iterations += it
+        for j, mj in new_m.items():
+            m[j] = mj
+        lam_by_subset[1] = (lam_t, float(counts[same_date].sum()))
+    # stage 2: among pairs sharing all name keys *and* rare ones (joint frequency below
+    # 2**RARE_NAME_LOG2), few non-matches remain and their dates are those of random pairs;
+    # nationality and place of non-matches are those of name-agreeing pairs (u above). With m of
+    # nationality and place fixed from stage 1, EM gives m of the date levels and documents.
+    if rare_name_pattern_count:
+        rcodes = np.fromiter(rare_name_pattern_count.keys(), dtype=np.int64)
+        rcounts = np.fromiter(rare_name_pattern_count.values(), dtype=np.float64)
+        rlv = _decode(rcodes)
+        if rcounts.sum() >= 10:
+            lam_n, new_m, _, it = _em(rlv, rcounts, (1, 3, 4, 5), m, u, fit_m=(1, 5),
+                                      fit_u=False, max_iter=max_iter, tol=tol)
+            iterations += it
+            m[1] = new_m[1]
+            m[5] = new_m[5]
+    # exact counts for the rare agreement levels, now that m is known (matches removed)
+    n_match = _estimate_matches(lv, counts, m, lam_by_subset)
+    non_match_pairs = max(total_pairs - n_match, 1.0)
+    for j, levels in _COUNTED_LEVELS.items():
+        for level in levels:
+            blocked = float(counts[lv[:, j] == level].sum()) if len(lv) else 0.0
+            exact = max(blocked - n_match * float(m[j][level]), _PSEUDO) / non_match_pairs
+            rest = 1.0 - exact
+            others = [k for k in range(1, len(u[j])) if k != level]
+            scale = rest / max(float(u[j][others].sum()), 1e-12)
+            u[j][others] *= scale
+            u[j][level] = exact
+    lam = float(np.clip(n_match / max(total_pairs, 1), 1e-12, 0.5))
+    return FellegiSunter(lambda_=lam, m=m, u=u, iterations=iterations)
+
+
+def _estimate_matches(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64],
+                      m: list[npt.NDArray[np.float64]],
+                      lam_by_subset: dict[int, tuple[float, float]]) -> float:
+    """Expected number of matching pairs among all pairs, from a training subset.
+
+    Matches found in the subset "same full date" (or, lacking dates, "same name keys"), divided
+    by the share of all matches that fall in that subset.
+    """
+    if 1 in lam_by_subset:
+        lam_t, size = lam_by_subset[1]
+        return float(max(lam_t * size / max(float(m[1][1]), 0.05), 1.0))
+    return 1.0

@@ -15,11 +15,12 @@ Decision rules, and why:
   ``MM-YYYY`` / ``MM.YYYY`` / ``MM/YYYY``, and a trailing time of day (``1990-05-12 00:00:00``,
   as pandas and spreadsheets export dates). The position of the four-digit year decides the
   order, so a parse is never ambiguous. ``DDMMYYYY`` is read only when ``YYYYMMDD`` cannot be
-  (its year is out of range and the last four digits are a year in range): the two readings
-  can never both give a valid date, so this costs nothing. Two-digit years, month names and US
-  ``MM/DD/YYYY`` order are *not* guessed: inventing a century or an order would turn a clerk's
-  ambiguity into false evidence. A US-order date with a day above 12 fails with
-  ``month out of range``; day/month swaps between two *valid* dates are the matcher's business.
+  (its year is out of range and the last four digits are a year in range): for years of birth
+  after 1231 the two readings can never both be valid dates, so this costs nothing. Two-digit
+  years, month names and US ``MM/DD/YYYY`` order are *not* guessed: inventing a century or an
+  order would turn a clerk's ambiguity into false evidence. A US-order date with a day above 12
+  fails with ``month out of range``; day/month swaps between two *valid* dates are the matcher's
+  business.
 * **Digits and noise.** Arabic-Indic (``٠``–``٩``), Persian (``۰``–``۹``) and full-width digits
   become ASCII; surrounding whitespace and invisible format characters (RTL/LTR marks, byte order
   mark, zero-width space), which come along when text is copied from right-to-left documents, are
@@ -43,7 +44,7 @@ Decision rules, and why:
   Gregorian but valid Ethiopian (month 13 = Pagume, day 30 of February, a year up to 8 below
   ``min_year``) fails likewise and gets its Ethiopian reading. A date that *is* plausible
   Gregorian gets no alternative here (the string alone cannot tell); a caller who knows the
-  document's calendar uses :func:`to_gregorian` directly.
+  document's calendar uses :func:`to_gregorian` (or :func:`gregorian_from`) directly.
 * **Partial dates in other calendars.** A year-only date maps to the Gregorian year holding the
   middle of that year (Ethiopian ``Y`` -> ``Y + 8``, Persian ``Y`` -> ``Y + 621``: most of the year
   lies there); a year-month date maps to the Gregorian month holding the middle of that month
@@ -56,9 +57,10 @@ Calendar arithmetic comes from ``convertdate``. Its 2.5 release has no ``ethiopi
 Coptic calendar has the same months (12 x 30 days + Pagume of 5 or 6), the same leap rule and an
 epoch exactly 276 years later (Era of Martyrs vs. Amete Mihret), so Ethiopian ``Y`` = Coptic
 ``Y - 276`` (checked: 1 Meskerem 2016 = 12 September 2023). Its Persian calendar is astronomical
-(the March equinox at Tehran); it agrees with the official 33-year arithmetic for every year
-1280-1419, and it is slow (pymeeus), so only the Gregorian date of Nowruz is computed, once per
-year, and the rest is day arithmetic.
+(the day of the March equinox at Tehran); for every year 1280-1419 (1901-2041) it gives the same
+Nowruz as the arithmetic (``jalaali``) rule that Iranian software follows, while for some years
+before 1280 the two differ by a day. It is slow (pymeeus), so only the Gregorian date of Nowruz
+is computed, once per year, and the rest is day arithmetic.
 
 Speed: parsing is memoised per (string, today, min_year), and failures are cached as well as
 successes, so a column of repeated values costs a dictionary lookup per row.
@@ -88,6 +90,7 @@ __all__ = [
     "Calendar",
     "DateParseError",
     "alternative_readings",
+    "gregorian_from",
     "parse_date",
     "to_gregorian",
 ]
@@ -453,8 +456,10 @@ def to_gregorian(date: BirthDate, calendar: Calendar) -> BirthDate:
     if it was, and becomes so when it is the 1st of the 1st month (Meskerem 1, Nowruz), the
     placeholder of those calendars.
 
-    Since a :class:`BirthDate` must be a valid Gregorian (partial) date, Pagume dates (month 13)
-    and 30 February cannot be passed here; :func:`alternative_readings` reads those from text.
+    A :class:`BirthDate` must be a valid Gregorian (partial) date, so some dates of the other
+    calendars cannot be passed here: Pagume (month 13), the 30th of the 2nd month, Persian 31
+    Ordibehesht, Tir or Shahrivar. :func:`gregorian_from` takes plain numbers for those, and
+    :func:`alternative_readings` reads them from text.
 
     Args:
         date: the date with the numbers as written in ``calendar``.
@@ -470,9 +475,51 @@ def to_gregorian(date: BirthDate, calendar: Calendar) -> BirthDate:
     """
     if calendar == "gregorian":
         return date
+    return gregorian_from(calendar, date.year, date.month, date.day, defaulted=date.defaulted)
+
+
+def gregorian_from(
+    calendar: Calendar,
+    year: int,
+    month: int | None = None,
+    day: int | None = None,
+    *,
+    defaulted: bool = False,
+) -> BirthDate:
+    """Convert plain (possibly partial) date numbers written in ``calendar`` to Gregorian.
+
+    The same conversion as :func:`to_gregorian`, for dates that cannot be held in a
+    :class:`BirthDate` first (see there). A day without a month is dropped, as in
+    :func:`parse_date`; a partial result is always ``defaulted``.
+
+    Args:
+        calendar: the calendar the numbers were written in.
+        year: the year in that calendar.
+        month: the month in that calendar (1-13 for Ethiopian), or ``None`` if unknown.
+        day: the day of the month, or ``None`` if unknown.
+        defaulted: whether the day and month are known to be placeholders.
+
+    Returns:
+        The Gregorian date.
+
+    Raises:
+        DateParseError: the date does not exist in ``calendar`` or falls outside years 1-9999.
+        ConfigError: ``calendar`` is not one of the supported calendars.
+    """
+    if month is None:
+        day = None
+    if not 1 <= year <= 9999:
+        raise DateParseError(YEAR_OUT_OF_RANGE)
+    if calendar == "gregorian":
+        if month is not None and not 1 <= month <= 12:
+            raise DateParseError(MONTH_OUT_OF_RANGE)
+        if month is not None and day is not None and not 1 <= day <= _days_in_month(year, month):
+            raise DateParseError(IMPOSSIBLE_DATE)
+        placeholder = day is None or (month, day) in PLACEHOLDER_DAYS
+        return BirthDate(year, month, day, defaulted or placeholder)
     if calendar not in ("ethiopian", "persian"):
         raise ConfigError("unknown calendar; use 'gregorian', 'ethiopian' or 'persian'")
-    return _convert(calendar, date.year, date.month, date.day, date.defaulted)
+    return _convert(calendar, year, month, day, defaulted)
 
 
 @lru_cache(maxsize=1 << 14)
@@ -515,6 +562,10 @@ def alternative_readings(
         date_text: the value as found in the input file (same formats as :func:`parse_date`).
         today: the reference date (default: the system date).
         min_year: the earliest plausible year of birth.
+
+    The readings are hypotheses, not facts: ``30.02.1995`` is more often a typing slip than an
+    Ethiopian date. The matcher should score them below a direct agreement, or use them only for
+    records whose nationality uses that calendar (Ethiopia, Eritrea; Iran, Afghanistan).
 
     Returns:
         The plausible readings, Ethiopian first, then Persian; empty if the text is a plausible
