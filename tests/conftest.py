@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from linkmatch.synth import SynthData, generate
 
 from linkmatch.pseudonymise.keys import Key, generate_key_file
+from linkmatch.synth import SynthData, generate
 
 
 @pytest.fixture(scope="session")

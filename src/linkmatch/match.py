@@ -92,6 +92,54 @@ def _log2_frequencies(left: EncodedSide, right: EncodedSide) -> dict[int, float]
     return dict(zip(uniq.tolist(), freq.tolist(), strict=True))
 
 
+# Name levels at which a pair shares (nearly) a whole name: their frequency reference is that of
+# a record's whole name (see _match_reference_log2).
+_WHOLE_NAME_LEVELS: Final = (NAME.levels.index("keys_all"), NAME.levels.index("keys_most"))
+
+
+def _record_name_log2(side: EncodedSide, log2_freq: dict[int, float]) -> npt.NDArray[np.float64]:
+    """Σ log2 f(key) over each named record's own name keys (as ``name_tf`` of a whole name)."""
+    keys = side.name_keys[side.name_count > 0]
+    if not log2_freq:
+        return np.zeros(len(keys))
+    uniq = np.fromiter(log2_freq.keys(), dtype=np.int64, count=len(log2_freq))
+    vals = np.fromiter(log2_freq.values(), dtype=np.float64, count=len(log2_freq))
+    order = np.argsort(uniq)
+    uniq, vals = uniq[order], vals[order]
+    pos = np.clip(np.searchsorted(uniq, keys), 0, len(uniq) - 1)
+    hit = (keys != 0) & (uniq[pos] == keys)
+    out: npt.NDArray[np.float64] = np.where(hit, vals[pos], 0.0).sum(axis=1)
+    return out
+
+
+def _match_reference_log2(left: EncodedSide, right: EncodedSide,
+                          log2_freq: dict[int, float]) -> float | None:
+    """Reference of the term-frequency adjustment of whole-name levels: log2 E_records[f(name)].
+
+    The adjustment turns the level weight log2(m/u) into the weight of the shared value v,
+    log2(m_v/u_v). A match shares a value in proportion to its frequency f_v, a random
+    non-matching pair in proportion to f_v², so u = Σ f_v² = E_{v~records}[f_v] and
+    log2(m_v/u_v) = log2(m/u) + log2(E_records[f]) - log2(f_v). The reference is the
+    *record*-weighted mean of f, not the mean of log f over the level's pairs: those pairs are
+    mostly non-matches, which over-represent common names (weight f², not f), so that mean gives
+    a common name no penalty at all while it is, in fact, the typical chance coincidence.
+    With f_v estimated as the product of key frequencies (as in ``name_tf``), any constant
+    factor from correlated keys cancels between the reference and the pair's value.
+    """
+    parts = []
+    for side in (left, right):
+        rec = _record_name_log2(side, log2_freq)
+        # one value per person: alias rows of one person are one draw of a name
+        _, person = np.unique(side.pid[side.name_count > 0], return_inverse=True)
+        person = person.ravel()
+        sums = np.bincount(person, weights=np.exp2(rec))
+        parts.append(np.log2(sums / np.maximum(np.bincount(person), 1)))
+    tf = np.concatenate(parts) if parts else np.zeros(0)
+    if not len(tf):
+        return None
+    return float(np.log2(np.mean(np.exp2(tf))))
+
+
 def match_encoded(
     left_manifest: dict[str, Any],
     left_table: pa.Table,
@@ -182,6 +230,11 @@ def match_encoded(
     else:
         model = fit_em({0: 1}, random_levels, total_pairs=left.size * right.size, max_iter=1)
     model.tf_mean = {lvl: tf_sum[lvl] / tf_n[lvl] for lvl in tf_sum if tf_n[lvl]}
+    reference = _match_reference_log2(left, right, log2_freq)
+    if reference is not None:
+        for lvl in _WHOLE_NAME_LEVELS:
+            if lvl in model.tf_mean:
+                model.tf_mean[lvl] = reference
     timings["model"] = time.perf_counter() - t0
 
     # pass 2: scores, candidates above the threshold -------------------------------------------

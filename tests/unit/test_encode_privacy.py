@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
-from linkmatch.synth import SynthData
 
 from linkmatch.encode import encode_frame
 from linkmatch.io import read_encoded, write_encoded
 from linkmatch.pseudonymise.keys import Key
+from linkmatch.synth import SynthData
 
 
 def _plain_values(data: SynthData) -> set[str]:

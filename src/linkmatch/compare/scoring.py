@@ -241,8 +241,8 @@ def fit_em(
         if counts[agree].sum() >= 100:
             for j in _NAME_CONDITIONED:
                 k = len(COMPARISONS[j].levels)
-                hist = np.bincount(lv[agree, j], weights=counts[agree], minlength=k)
-                u[j] = _normalise(hist.astype(np.float64) + _PSEUDO)
+                agree_hist = np.bincount(lv[agree, j], weights=counts[agree], minlength=k)
+                u[j] = _normalise(agree_hist.astype(np.float64) + _PSEUDO)
     m = _prior_m()
     iterations = 0
     lam_by_subset: dict[int, tuple[float, float]] = {}
@@ -266,7 +266,7 @@ def fit_em(
         rcounts = np.fromiter(rare_name_pattern_count.values(), dtype=np.float64)
         rlv = _decode(rcodes)
         if rcounts.sum() >= 10:
-            lam_n, new_m, _, it = _em(rlv, rcounts, (1, 3, 4, 5), m, u, fit_m=(1, 5),
+            _lam_n, new_m, _, it = _em(rlv, rcounts, (1, 3, 4, 5), m, u, fit_m=(1, 5),
                                       fit_u=False, max_iter=max_iter, tol=tol)
             iterations += it
             m[1] = new_m[1]
@@ -279,9 +279,9 @@ def fit_em(
             blocked = float(counts[lv[:, j] == level].sum()) if len(lv) else 0.0
             exact = max(blocked - n_match * float(m[j][level]), _PSEUDO) / non_match_pairs
             rest = 1.0 - exact
-            others = [k for k in range(1, len(u[j])) if k != level]
-            scale = rest / max(float(u[j][others].sum()), 1e-12)
-            u[j][others] *= scale
+            rest_levels = [k for k in range(1, len(u[j])) if k != level]
+            scale = rest / max(float(u[j][rest_levels].sum()), 1e-12)
+            u[j][rest_levels] *= scale
             u[j][level] = exact
     lam = float(np.clip(n_match / max(total_pairs, 1), 1e-12, 0.5))
     return FellegiSunter(lambda_=lam, m=m, u=u, iterations=iterations)
