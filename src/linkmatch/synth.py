@@ -57,6 +57,7 @@ import pandas as pd
 from rapidfuzz import fuzz
 
 from linkmatch.errors import ConfigError
+from linkmatch.schema import PERSON_COLUMNS
 
 __all__ = [
     "CORRUPTION_TYPES",
@@ -80,18 +81,7 @@ CORRUPTION_TYPES: Final[tuple[str, ...]] = (
 )
 """Labels of the differences deliberately introduced between the two records of a true pair."""
 
-PERSON_COLUMNS: Final[tuple[str, ...]] = (
-    "record_id",
-    "given_names",
-    "family_name",
-    "full_name",
-    "date_of_birth",
-    "sex",
-    "nationality",
-    "place_of_birth",
-    "document_number",
-)
-"""The built-in person schema, in file order."""
+
 
 _TRUTH_COLUMNS: Final = ("left_id", "right_id", "corruption")
 _HARD_NEGATIVE_COLUMNS: Final = ("left_id", "right_id", "kind")
