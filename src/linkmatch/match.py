@@ -21,9 +21,16 @@ import pyarrow as pa
 
 from linkmatch._version import __version__
 from linkmatch.compare.blocking import BlockIndex, candidate_pairs, explode
-from linkmatch.compare.levels import COMPARISONS, NAME, EncodedSide, PairEvidence, compare_pairs
+from linkmatch.compare.levels import (
+    COMPARISONS,
+    NAME,
+    EncodedSide,
+    NameFrequencies,
+    PairEvidence,
+    compare_pairs,
+)
 from linkmatch.compare.scoring import (
-    RARE_NAME_LOG2,
+    RARE_NAME_RECORDS,
     TF_LEVELS,
     FellegiSunter,
     fit_em,
@@ -82,38 +89,13 @@ def check_compatible(left: dict[str, Any], right: dict[str, Any]) -> None:
         )
 
 
-def _log2_frequencies(left: EncodedSide, right: EncodedSide) -> dict[int, float]:
-    """log2 of the share of records holding each name key, over both files."""
-    keys = np.concatenate([left.name_keys.ravel(), right.name_keys.ravel()])
-    keys = keys[keys != 0]
-    uniq, counts = np.unique(keys, return_counts=True)
-    total = max(left.size + right.size, 1)
-    freq = np.log2(counts / total)
-    return dict(zip(uniq.tolist(), freq.tolist(), strict=True))
-
-
 # Name levels at which a pair shares (nearly) a whole name: their frequency reference is that of
 # a record's whole name (see _match_reference_log2).
 _WHOLE_NAME_LEVELS: Final = (NAME.levels.index("keys_all"), NAME.levels.index("keys_most"))
 
 
-def _record_name_log2(side: EncodedSide, log2_freq: dict[int, float]) -> npt.NDArray[np.float64]:
-    """Σ log2 f(key) over each named record's own name keys (as ``name_tf`` of a whole name)."""
-    keys = side.name_keys[side.name_count > 0]
-    if not log2_freq:
-        return np.zeros(len(keys))
-    uniq = np.fromiter(log2_freq.keys(), dtype=np.int64, count=len(log2_freq))
-    vals = np.fromiter(log2_freq.values(), dtype=np.float64, count=len(log2_freq))
-    order = np.argsort(uniq)
-    uniq, vals = uniq[order], vals[order]
-    pos = np.clip(np.searchsorted(uniq, keys), 0, len(uniq) - 1)
-    hit = (keys != 0) & (uniq[pos] == keys)
-    out: npt.NDArray[np.float64] = np.where(hit, vals[pos], 0.0).sum(axis=1)
-    return out
-
-
 def _match_reference_log2(left: EncodedSide, right: EncodedSide,
-                          log2_freq: dict[int, float]) -> float | None:
+                          frequencies: NameFrequencies) -> float | None:
     """Reference of the term-frequency adjustment of whole-name levels: log2 E_records[f(name)].
 
     The adjustment turns the level weight log2(m/u) into the weight of the shared value v,
@@ -123,12 +105,13 @@ def _match_reference_log2(left: EncodedSide, right: EncodedSide,
     *record*-weighted mean of f, not the mean of log f over the level's pairs: those pairs are
     mostly non-matches, which over-represent common names (weight f², not f), so that mean gives
     a common name no penalty at all while it is, in fact, the typical chance coincidence.
-    With f_v estimated as the product of key frequencies (as in ``name_tf``), any constant
-    factor from correlated keys cancels between the reference and the pair's value.
+    f_v is estimated as in ``name_tf`` (:class:`NameFrequencies`), for the record's whole name.
     """
     parts = []
     for side in (left, right):
-        rec = _record_name_log2(side, log2_freq)
+        named = side.name_count > 0
+        keys = side.name_keys[named]
+        rec = frequencies.set_log2(keys, keys != 0)
         # one value per person: alias rows of one person are one draw of a name
         _, person = np.unique(side.pid[side.name_count > 0], return_inverse=True)
         person = person.ravel()
@@ -179,7 +162,8 @@ def match_encoded(
     lkeys, lrows = explode(left_table.column("block_keys"))
     index = BlockIndex((lkeys, lrows), explode(right_table.column("block_keys")),
                        max_block_pairs=max_block_pairs)
-    log2_freq = _log2_frequencies(left, right)
+    frequencies = NameFrequencies(left, right)
+    rare_log2 = float(np.log2(RARE_NAME_RECORDS / max(left.size + right.size, 1)))
     timings["index"] = time.perf_counter() - t0
 
     # pass 1: comparison patterns of every blocked pair -----------------------------------------
@@ -195,12 +179,12 @@ def match_encoded(
                                   num_left=left.size):
         if not len(li):
             continue
-        ev = compare_pairs(left, right, li, ri, log2_freq)
+        ev = compare_pairs(left, right, li, ri, frequencies)
         pairs_compared += len(li)
         pcodes = pattern_codes(ev.levels)
         codes, counts = np.unique(pcodes, return_counts=True)
         histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
-        rare = (ev.levels[:, 0] == NAME.levels.index("keys_all")) & (ev.name_tf <= RARE_NAME_LOG2)
+        rare = (ev.levels[:, 0] == NAME.levels.index("keys_all")) & (ev.name_tf <= rare_log2)
         codes, counts = np.unique(pcodes[rare], return_counts=True)
         rare_histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
         for lvl in TF_LEVELS:
@@ -230,7 +214,7 @@ def match_encoded(
     else:
         model = fit_em({0: 1}, random_levels, total_pairs=left.size * right.size, max_iter=1)
     model.tf_mean = {lvl: tf_sum[lvl] / tf_n[lvl] for lvl in tf_sum if tf_n[lvl]}
-    reference = _match_reference_log2(left, right, log2_freq)
+    reference = _match_reference_log2(left, right, frequencies)
     if reference is not None:
         for lvl in _WHOLE_NAME_LEVELS:
             if lvl in model.tf_mean:
@@ -241,7 +225,7 @@ def match_encoded(
     t0 = time.perf_counter()
     parts: list[pd.DataFrame] = []
     source = cache if cache is not None else (
-        (li, ri, compare_pairs(left, right, li, ri, log2_freq))
+        (li, ri, compare_pairs(left, right, li, ri, frequencies))
         for li, ri in candidate_pairs(index, lkeys, lrows, chunk_rows=chunk_rows,
                                       num_left=left.size)
         if len(li)

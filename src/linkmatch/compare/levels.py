@@ -15,7 +15,8 @@ import numpy.typing as npt
 
 from linkmatch.compare.dice import dice_pairs, popcounts, to_words
 
-__all__ = ["COMPARISONS", "Comparison", "EncodedSide", "PairEvidence", "compare_pairs"]
+__all__ = ["COMPARISONS", "Comparison", "EncodedSide", "NameFrequencies", "PairEvidence",
+           "compare_pairs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,89 @@ class EncodedSide:
         return order
 
 
+_MIX_A: Final = np.uint64(0x9E3779B97F4A7C15)
+_MIX_B: Final = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def _pair_code(a: I64, b: I64) -> I64:
+    """An order-free 64-bit code of two (non-zero) key tokens."""
+    lo = np.minimum(a, b).astype(np.uint64)
+    hi = np.maximum(a, b).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = (lo * _MIX_A) ^ (hi * _MIX_B)
+    return mixed.view(np.int64)
+
+
+class NameFrequencies:
+    """How common name keys, and pairs of name keys, are among the records of both files.
+
+    Frequency-aware evidence needs the share of records that hold a shared name. Multiplying the
+    frequencies of its keys assumes keys combine independently; they do not (family names and
+    given names cluster by country and community), and the product then makes ordinary names
+    look rare. Pairs of keys are therefore counted directly: the frequency of a shared key set
+    is estimated by its rarest pair (never rarer than what was seen), and of a single key by
+    its own count. Counting tokens is something the linkage unit can do anyway; it learns no
+    value from it.
+    """
+
+    def __init__(self, *sides: EncodedSide) -> None:
+        total = max(sum(side.size for side in sides), 1)
+        keys = np.concatenate([side.name_keys.ravel() for side in sides])
+        keys = keys[keys != 0]
+        self.single_keys, counts = np.unique(keys, return_counts=True)
+        self.single_log2 = np.log2(counts / total)
+        pairs = [self._record_pairs(side.name_keys) for side in sides]
+        codes = np.concatenate(pairs) if pairs else np.zeros(0, dtype=np.int64)
+        self.pair_codes, counts = np.unique(codes, return_counts=True)
+        self.pair_log2 = np.log2(counts / total)
+
+    @staticmethod
+    def _record_pairs(name_keys: I64) -> I64:
+        width = name_keys.shape[1]
+        out = []
+        for i in range(width):
+            for j in range(i + 1, width):
+                a, b = name_keys[:, i], name_keys[:, j]
+                ok = (a != 0) & (b != 0)
+                out.append(_pair_code(a[ok], b[ok]))
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    @staticmethod
+    def _lookup(table: I64, values: npt.NDArray[np.float64], query: I64) -> npt.NDArray[
+            np.float64]:
+        if not len(table):
+            return np.zeros(len(query))
+        pos = np.clip(np.searchsorted(table, query), 0, len(table) - 1)
+        hit = table[pos] == query
+        out: npt.NDArray[np.float64] = np.where(hit, values[pos], 0.0)
+        return out
+
+    def set_log2(self, keys: I64, present: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+        """log2 frequency of the key set ``keys[k][present[k]]`` of each row (0 if empty)."""
+        n, width = keys.shape
+        best = np.zeros(n)
+        count = present.sum(axis=1)
+        single = count == 1
+        if single.any():
+            idx = np.argmax(present[single], axis=1)
+            best[single] = self._lookup(self.single_keys, self.single_log2,
+                                        keys[single, idx])
+        multi = count >= 2
+        if multi.any():
+            sub_keys, sub_present = keys[multi], present[multi]
+            rarest = np.zeros(len(sub_keys))
+            for i in range(width):
+                for j in range(i + 1, width):
+                    ok = sub_present[:, i] & sub_present[:, j]
+                    if not ok.any():
+                        continue
+                    f = self._lookup(self.pair_codes, self.pair_log2,
+                                     _pair_code(sub_keys[ok, i], sub_keys[ok, j]))
+                    rarest[ok] = np.minimum(rarest[ok], f)
+            best[multi] = rarest
+        return best
+
+
 @dataclass(frozen=True)
 class PairEvidence:
     """Levels and scores for a batch of pairs (parallel arrays)."""
@@ -111,7 +195,7 @@ class PairEvidence:
     levels: npt.NDArray[np.uint8]  # (n_pairs, len(COMPARISONS))
     name_score: npt.NDArray[np.float64]
     shared_name_keys: npt.NDArray[np.int64]
-    name_tf: npt.NDArray[np.float64]  # sum of log2 frequencies of shared name keys (≤ 0)
+    name_tf: npt.NDArray[np.float64]  # log2 frequency of the shared name-key set (≤ 0)
 
 
 def _shared_counts(a: I64, b: I64) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
@@ -128,14 +212,13 @@ def _any_equal(a: I64, b: I64) -> npt.NDArray[np.bool_]:
 
 
 def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
-                  log2_freq: dict[int, float] | None = None) -> PairEvidence:
+                  frequencies: NameFrequencies | None = None) -> PairEvidence:
     """Levels of every comparison for the pairs ``(li[k], ri[k])``.
 
     Args:
         left, right: the two encoded sides.
         li, ri: row indices of the pairs.
-        log2_freq: log2 relative frequency of each name key token (for frequency-aware
-            evidence); omitted → zeros.
+        frequencies: name-key frequencies (for frequency-aware evidence); omitted → zeros.
     """
     n = len(li)
     levels = np.zeros((n, len(COMPARISONS)), dtype=np.uint8)
@@ -159,13 +242,7 @@ def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
         NAME.levels.index("keys_all")
     lvl[name_missing] = 0
     levels[:, 0] = lvl
-    tf = np.zeros(n, dtype=np.float64)
-    if log2_freq:
-        flat = lkeys[found]
-        vals = np.fromiter((log2_freq.get(int(k), 0.0) for k in flat), dtype=np.float64,
-                           count=len(flat))
-        rows = np.nonzero(found)[0]
-        np.add.at(tf, rows, vals)
+    tf = frequencies.set_log2(lkeys, found) if frequencies is not None else np.zeros(n)
 
     # date of birth -----------------------------------------------------------------------
     ldob, rdob = left.dob, right.dob

@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from linkmatch.compare.levels import COMPARISONS, NAME
 
-__all__ = ["RARE_NAME_LOG2", "TF_LEVELS", "FellegiSunter", "fit_em", "pattern_codes"]
+__all__ = ["RARE_NAME_RECORDS", "TF_LEVELS", "FellegiSunter", "fit_em", "pattern_codes"]
 
 _RADIX: Final = tuple(len(c.levels) for c in COMPARISONS)
 # Prior knowledge of how the recorded dates of birth of one person differ between two
@@ -45,7 +45,9 @@ _M_PRIOR_PAIRS: Final = 400.0
 TF_LEVELS: Final = tuple(i for i, name in enumerate(NAME.levels)
                           if name not in ("missing", "different"))
 _TF_CLIP: Final = 6.0
-RARE_NAME_LOG2: Final = -20.0
+RARE_NAME_RECORDS: Final = 2.5
+"""A shared name-key set held by at most this many records (in both files) counts as rare: in
+practice only by the two records of the pair itself."""
 _PSEUDO: Final = 0.5
 
 
@@ -85,6 +87,10 @@ class FellegiSunter:
     u: list[npt.NDArray[np.float64]]
     tf_mean: dict[int, float] = field(default_factory=dict)
     iterations: int = 0
+    joint_adjust: npt.NDArray[np.float64] | None = None
+    """log2(u_independent / u_joint) per (name level, nationality, place, document level):
+    corrects the independence assumption where non-matches that share names also tend to share
+    nationality and place (see :func:`_joint_adjustment`)."""
 
     def level_weights(self) -> list[npt.NDArray[np.float64]]:
         """log2(m/u) per comparison and level (0 for missing)."""
@@ -102,6 +108,8 @@ class FellegiSunter:
         total = np.full(len(levels), np.log2(self.lambda_ / (1.0 - self.lambda_)))
         for j, w in enumerate(weights):
             total += w[levels[:, j]]
+        if self.joint_adjust is not None:
+            total += self.joint_adjust[levels[:, 0], levels[:, 3], levels[:, 4], levels[:, 5]]
         if name_tf is not None and self.tf_mean:
             name_level = levels[:, 0]
             for lvl, mean in self.tf_mean.items():
@@ -225,7 +233,7 @@ def fit_em(
         random_levels: levels of randomly drawn pairs.
         total_pairs: number of all pairs (left rows × right rows).
         rare_name_pattern_count: pattern counts of the pairs sharing all name keys whose joint
-            frequency is below ``2**RARE_NAME_LOG2`` (stage 2 below).
+            is held by at most ``RARE_NAME_RECORDS`` records (stage 2 below).
         max_iter, tol: EM stopping rule.
     """
     codes = np.fromiter(pattern_count.keys(), dtype=np.int64, count=len(pattern_count))
@@ -257,8 +265,8 @@ def fit_em(
         for j, mj in new_m.items():
             m[j] = mj
         lam_by_subset[1] = (lam_t, float(counts[same_date].sum()))
-    # stage 2: among pairs sharing all name keys *and* rare ones (joint frequency below
-    # 2**RARE_NAME_LOG2), few non-matches remain and their dates are those of random pairs;
+    # stage 2: among pairs sharing all name keys *and* a rare name (held by at most
+    # RARE_NAME_RECORDS records), few non-matches remain and their dates are those of random pairs;
     # nationality and place of non-matches are those of name-agreeing pairs (u above). With m of
     # nationality and place fixed from stage 1, EM gives m of the date levels and documents.
     if rare_name_pattern_count:
@@ -284,7 +292,59 @@ def fit_em(
             u[j][rest_levels] *= scale
             u[j][level] = exact
     lam = float(np.clip(n_match / max(total_pairs, 1), 1e-12, 0.5))
-    return FellegiSunter(lambda_=lam, m=m, u=u, iterations=iterations)
+    joint = _joint_adjustment(lv, counts, random_levels, m, u, n_match, non_match_pairs)
+    return FellegiSunter(lambda_=lam, m=m, u=u, iterations=iterations, joint_adjust=joint)
+
+
+_JOINT_FIELDS: Final = (3, 4, 5)  # nationality, place of birth, document
+_JOINT_MIN_PAIRS: Final = 20.0
+
+
+def _joint_adjustment(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64],
+                      random_levels: npt.NDArray[np.uint8], m: list[npt.NDArray[np.float64]],
+                      u: list[npt.NDArray[np.float64]], n_match: float,
+                      non_match_pairs: float) -> npt.NDArray[np.float64] | None:
+    """Joint u of names with nationality, place and document, where the data can count it.
+
+    Fellegi–Sunter multiplies per-field u, assuming that non-matches agree on each field
+    independently. People who share a name often share a country and a town, so among
+    name-agreeing non-matches nationality and place agree far more often than the product
+    says, and scores of chance collisions of common names come out too high. For the name levels
+    that blocking always catches (all or most name keys shared), every such pair is in the
+    blocked set, so the *joint* frequency of (name level, nationality, place, document) among
+    non-matches can be counted: blocked pairs of the combination, less the expected matches,
+    over all non-matching pairs with the same pattern of missing fields (from random pairs).
+    The returned array holds log2(u_independent / u_joint), added to the log-odds; combinations
+    seen fewer than ``_JOINT_MIN_PAIRS`` times keep the independent model (adjustment 0).
+    """
+    if not len(lv):
+        return None
+    shape = (len(COMPARISONS[0].levels), *(len(COMPARISONS[j].levels) for j in _JOINT_FIELDS))
+    adjust = np.zeros(shape, dtype=np.float64)
+    rnd = random_levels[:, list(_JOINT_FIELDS)]
+    n_random = max(len(rnd), 1)
+    for name_level in (NAME.levels.index("keys_all"), NAME.levels.index("keys_most")):
+        sel = lv[:, 0] == name_level
+        if not sel.any():
+            continue
+        sub = lv[sel][:, list(_JOINT_FIELDS)]
+        for combo in {tuple(int(x) for x in row) for row in sub}:
+            hit = np.all(sub == combo, axis=1)
+            blocked = float(counts[sel][hit].sum())
+            missing = tuple(c == 0 for c in combo)
+            p_missing = float(np.all((rnd == 0) == missing, axis=1).sum()) / n_random
+            m_combo = float(m[0][name_level]) * p_missing
+            u_indep = float(u[0][name_level])
+            for j, level in zip(_JOINT_FIELDS, combo, strict=True):
+                if level:
+                    m_combo *= float(m[j][level])
+                    u_indep *= float(u[j][level])
+            non_match = blocked - n_match * m_combo
+            if non_match < _JOINT_MIN_PAIRS or p_missing <= 0:
+                continue
+            u_joint = non_match / (non_match_pairs * p_missing)
+            adjust[(name_level, *combo)] = float(np.log2(u_indep / u_joint))
+    return adjust
 
 
 def _estimate_matches(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64],
