@@ -40,7 +40,7 @@ NAME: Final = Comparison(
 DOB: Final = Comparison(
     "dob",
     ("missing", "exact", "swapped", "calendar", "year_off_same_day_month", "one_digit",
-     "year_only", "year_near", "different"),
+     "year_only", "year_off_one", "year_off_two", "different"),
 )
 SEX: Final = Comparison("sex", ("missing", "agree", "disagree"))
 NATIONALITY: Final = Comparison("nationality", ("missing", "agree", "disagree"))
@@ -254,10 +254,9 @@ def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
     has_r = (ry0 != 0) | (ralt[:, 0] != 0)
     both_full = (lfull != 0) & (rfull != 0) & ~ldef & ~rdef
     same_year = (ly0 != 0) & (ly0 == ry0)
-    near_year = (ly0 != 0) & (ry0 != 0) & (
-        (ly0 == ry0) | (ldob["dob_y1"][li] == ry0) | (ldob["dob_y2"][li] == ry0)
-        | (rdob["dob_y1"][ri] == ly0) | (rdob["dob_y2"][ri] == ly0)
-    )
+    both_years = (ly0 != 0) & (ry0 != 0)
+    year_one = both_years & ((ldob["dob_y1"][li] == ry0) | (rdob["dob_y1"][ri] == ly0))
+    year_two = both_years & ((ldob["dob_y2"][li] == ry0) | (rdob["dob_y2"][ri] == ly0))
     calendar = _any_equal(lalt, rfull[:, None]) | _any_equal(ralt, lfull[:, None]) | \
         _any_equal(lalt, ralt)
     exact = both_full & (lfull == rfull)
@@ -265,7 +264,8 @@ def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
     year_dm = both_full & ((lfull == rdob["dob_yp1"][ri]) | (rfull == ldob["dob_yp1"][li]))
     one_digit = both_full & _mask_match(left.dob_masks[li], right.dob_masks[ri])
     d = np.full(n, DOB.levels.index("different"), dtype=np.uint8)
-    d[near_year] = DOB.levels.index("year_near")
+    d[year_two] = DOB.levels.index("year_off_two")
+    d[year_one] = DOB.levels.index("year_off_one")
     partial = ~both_full
     d[partial & same_year] = DOB.levels.index("year_only")
     d[one_digit] = DOB.levels.index("one_digit")

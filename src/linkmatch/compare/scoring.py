@@ -39,7 +39,7 @@ _RADIX: Final = tuple(len(c.levels) for c in COMPARISONS)
 # EM alone cannot tell them apart, so the share of large date errors must come from knowledge
 # of the registration process rather than from the data at hand. Order: DOB.levels.
 _M_PRIOR: Final = {
-    1: np.array([0.0, 0.50, 0.05, 0.01, 0.05, 0.05, 0.22, 0.08, 0.04]),
+    1: np.array([0.0, 0.50, 0.05, 0.01, 0.05, 0.05, 0.22, 0.05, 0.03, 0.04]),
 }
 _M_PRIOR_PAIRS: Final = 400.0
 TF_LEVELS: Final = tuple(i for i, name in enumerate(NAME.levels)
