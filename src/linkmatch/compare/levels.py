@@ -35,7 +35,8 @@ class Comparison:
 
 NAME: Final = Comparison(
     "name",
-    ("missing", "keys_all", "keys_most", "fuzzy_high", "fuzzy_mid", "one_key", "different"),
+    ("missing", "keys_all", "keys_most", "fuzzy_90", "fuzzy_80", "fuzzy_70", "fuzzy_60", "one_key",
+     "different"),
 )
 DOB: Final = Comparison(
     "dob",
@@ -48,8 +49,9 @@ PLACE: Final = Comparison("place_of_birth", ("missing", "agree", "disagree"))
 DOCUMENT: Final = Comparison("document", ("missing", "agree", "disagree"))
 COMPARISONS: Final = (NAME, DOB, SEX, NATIONALITY, PLACE, DOCUMENT)
 
-FUZZY_HIGH: Final = 0.8
-FUZZY_MID: Final = 0.6
+FUZZY_THRESHOLDS: Final = (("fuzzy_60", 0.6), ("fuzzy_70", 0.7), ("fuzzy_80", 0.8),
+                            ("fuzzy_90", 0.9))
+"""Dice levels of the name filters where the name keys do not (mostly) agree, weakest first."""
 
 I64 = npt.NDArray[np.int64]
 
@@ -234,8 +236,8 @@ def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
     name_missing = (nl == 0) | (nr == 0)
     lvl = np.full(n, NAME.levels.index("different"), dtype=np.uint8)
     lvl[shared == 1] = NAME.levels.index("one_key")
-    lvl[(dice >= FUZZY_MID)] = NAME.levels.index("fuzzy_mid")
-    lvl[(dice >= FUZZY_HIGH)] = NAME.levels.index("fuzzy_high")
+    for label, cut in FUZZY_THRESHOLDS:
+        lvl[dice >= cut] = NAME.levels.index(label)
     lvl[shared >= 2] = NAME.levels.index("keys_most")
     # "all": every token of the shorter name is matched, and the longer has at most one more
     lvl[(shared >= 2) & (shared >= np.minimum(nl, nr)) & (np.maximum(nl, nr) - shared <= 1)] = \
