@@ -20,9 +20,11 @@ What each column lets the linkage unit compare, and why it is shaped that way:
     shared rare name is strong evidence, a shared "Mohammed" weak).
 ``dob_*``
     Keyed tokens of the full date, of its day/month swap, of the date a year later, of the
-    date with each digit masked, of year-month and of years y, y+1, y+2: enough to decide every
-    date level (exact, swapped, year ±1 with same day and month, one digit off, year near, …)
-    from tokens alone.
+    date's digits, of them with each digit masked and with adjacent digits swapped, of
+    year-month and of years y, y+1, y+2: enough to decide every date level (exact, swapped,
+    year ±1 with same day and month, one digit off or transposed, year off, …) from tokens
+    alone. A date that does not parse (month 49) still gets its digit tokens, so a typo in it
+    can agree with the right date.
 ``sex_dob``
     Sex is tokenised only together with the full date, so the unit cannot count men and women.
 ``nat``, ``pob_keys``, ``doc``
@@ -132,19 +134,55 @@ def _norm_document(value: str) -> str:
 
 
 class _DateTokens:
-    __slots__ = ("alt", "defaulted", "full", "masks", "sex_parts", "swap", "y0", "y1", "y2", "ym",
-                 "yp1")
+    __slots__ = ("alt", "defaulted", "digits", "full", "masks", "sex_parts", "swap", "transposed",
+                 "y0", "y1", "y2", "ym", "yp1")
 
     def __init__(self) -> None:
         self.full = self.swap = self.yp1 = self.ym = self.y0 = self.y1 = self.y2 = 0
         self.defaulted = False
         self.masks: list[int] = [0] * NUM_DATE_MASKS
+        self.digits = 0
+        self.transposed: list[int] = [0] * (NUM_DATE_MASKS - 1)
         self.alt: list[int] = [0] * NUM_ALT_DATES
         self.sex_parts: tuple[int, int, int] | None = None
 
 
-def _date_tokens(h: _Hashers, date: BirthDate | None, alts: Sequence[BirthDate]) -> _DateTokens:
+def _raw_digits(text: str) -> str | None:
+    """The YYYYMMDD digits of a date string that did not parse (a typo such as month 49).
+
+    Only the digit layout is read (8 digits, or groups 4-2-2 / 2-2-4), so that a mistyped date
+    can still agree with the right one up to one digit or one adjacent swap.
+    """
+    found: list[str] = re.findall(r"\d+", unicodedata.normalize("NFKC", text))
+    groups = ["".join(str(unicodedata.digit(ch)) for ch in g) for g in found]
+    if len(groups) == 1 and len(groups[0]) == 8:
+        g = groups[0]
+        return g if g[:2] in ("19", "20") else g[4:] + g[2:4] + g[:2]
+    if [len(g) for g in groups] == [4, 2, 2]:
+        return "".join(groups)
+    if [len(g) for g in groups] == [2, 2, 4]:
+        return groups[2] + groups[1] + groups[0]
+    return None
+
+
+def _digit_tokens(h: _Hashers, out: _DateTokens, digits: str) -> None:
+    """Tokens of the digit string, of it with each digit masked, and with adjacent digits
+    swapped: enough for "one digit off" and "two digits transposed" without plain dates."""
+    out.masks = [h.dob.token("mask", i, digits[:i] + "*" + digits[i + 1 :])
+                 for i in range(NUM_DATE_MASKS)]
+    out.digits = h.dob.token("digits", digits)
+    out.transposed = [
+        h.dob.token("digits", digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :])
+        if digits[i] != digits[i + 1] else 0
+        for i in range(NUM_DATE_MASKS - 1)
+    ]
+
+
+def _date_tokens(h: _Hashers, date: BirthDate | None, alts: Sequence[BirthDate],
+                 raw_digits: str | None = None) -> _DateTokens:
     out = _DateTokens()
+    if date is None and raw_digits is not None:
+        _digit_tokens(h, out, raw_digits)
     if date is not None:
         y, m, d = date.year, date.month, date.day
         out.defaulted = date.defaulted
@@ -156,9 +194,7 @@ def _date_tokens(h: _Hashers, date: BirthDate | None, alts: Sequence[BirthDate])
             out.yp1 = h.dob.token("ymd", y + 1, m, d)
             if d <= 12 and d != m:
                 out.swap = h.dob.token("ymd", y, d, m)
-            digits = f"{y:04d}{m:02d}{d:02d}"
-            out.masks = [h.dob.token("mask", i, digits[:i] + "*" + digits[i + 1 :])
-                         for i in range(NUM_DATE_MASKS)]
+            _digit_tokens(h, out, f"{y:04d}{m:02d}{d:02d}")
             out.sex_parts = (y, m, d)
     for i, alt in enumerate(alts[:NUM_ALT_DATES]):
         if alt.month is not None and alt.day is not None:
@@ -223,7 +259,8 @@ def encode_frame(
         report.add(Issue(source, row, column, reason))
 
     name_cache: dict[tuple[str, str, str], tuple[int, tuple[int, ...], tuple[str, ...]]] = {}
-    date_cache: dict[str, tuple[BirthDate | None, tuple[BirthDate, ...], str | None]] = {}
+    date_cache: dict[str, tuple[BirthDate | None, tuple[BirthDate, ...], str | None,
+                                str | None]] = {}
     today = today or dt.date.today()
 
     pids: list[bytes] = []
@@ -266,18 +303,18 @@ def encode_frame(
         if cached_date is None:
             try:
                 cached_date = (parse_date(dob_text, today=today, min_year=schema.min_year), (),
-                               None)
+                               None, None)
             except DateParseError as exc:
                 alts = alternative_readings(dob_text)
                 reason = str(exc)
                 if alts:
                     reason += " (kept only as a possible Ethiopian or Solar Hijri date)"
-                cached_date = (None, alts, reason)
+                cached_date = (None, alts, reason, _raw_digits(dob_text))
             date_cache[dob_text] = cached_date
-        date, alts, date_problem = cached_date
+        date, alts, date_problem, raw_digits = cached_date
         if date_problem is not None:
             reject(row, "date_of_birth", date_problem)
-        dtoks = _date_tokens(h, date, alts)
+        dtoks = _date_tokens(h, date, alts, raw_digits)
         # categorical fields -----------------------------------------------------------------
         sex = _norm_sex(sex_text) if sex_text.strip() else ""
         if sex is None:
@@ -362,6 +399,8 @@ def _to_arrow(pids: list[bytes], blooms: list[bytes], name_cols: list[tuple[int,
         "dob_y2": ints([d.y2 for d in dob_rows]),
         "dob_defaulted": pa.array([d.defaulted for d in dob_rows], type=pa.bool_()),
         "dob_masks": _fixed_list([d.masks for d in dob_rows], NUM_DATE_MASKS),
+        "dob_digits": ints([d.digits for d in dob_rows]),
+        "dob_transposed": _fixed_list([d.transposed for d in dob_rows], NUM_DATE_MASKS - 1),
         "dob_alt": _fixed_list([d.alt for d in dob_rows], NUM_ALT_DATES),
         "sex_dob": ints(sex_dob),
         "nat": ints(nat),

@@ -44,9 +44,9 @@ def test_pinned_pseudonym() -> None:
 
 
 PINNED: dict[str, str] = {
-    "p1": "8f00050d5cbe0b8f35d11eed",
-    "p2": "3d06bf02d2b895422e98c18d",
-    "p3": "c17727a0be8d502ef802eb12",
-    "p4": "43d8752d9de8f82608de479f",
+    "p1": "5c734d5dc00b86cbdf1b0dd8",
+    "p2": "558997706031b206a51aeabb",
+    "p3": "5c9cebbb40918c2645a2d62a",
+    "p4": "eba019b68d5de239192e3645",
 }
 PINNED_PSEUDONYM = "1a7f68c0ae5df6b9e3184a69bd6942e7"

@@ -35,8 +35,8 @@ class Comparison:
 
 NAME: Final = Comparison(
     "name",
-    ("missing", "keys_all", "keys_most", "fuzzy_90", "fuzzy_80", "fuzzy_70", "fuzzy_60", "one_key",
-     "different"),
+    ("missing", "keys_all", "keys_most", "fuzzy_90", "fuzzy_80", "fuzzy_70", "fuzzy_60", "fuzzy_50",
+     "one_key", "different"),
 )
 DOB: Final = Comparison(
     "dob",
@@ -49,8 +49,8 @@ PLACE: Final = Comparison("place_of_birth", ("missing", "agree", "disagree"))
 DOCUMENT: Final = Comparison("document", ("missing", "agree", "disagree"))
 COMPARISONS: Final = (NAME, DOB, SEX, NATIONALITY, PLACE, DOCUMENT)
 
-FUZZY_THRESHOLDS: Final = (("fuzzy_60", 0.6), ("fuzzy_70", 0.7), ("fuzzy_80", 0.8),
-                            ("fuzzy_90", 0.9))
+FUZZY_THRESHOLDS: Final = (("fuzzy_50", 0.5), ("fuzzy_60", 0.6), ("fuzzy_70", 0.7),
+                            ("fuzzy_80", 0.8), ("fuzzy_90", 0.9))
 """Dice levels of the name filters where the name keys do not (mostly) agree, weakest first."""
 
 I64 = npt.NDArray[np.int64]
@@ -88,6 +88,8 @@ class EncodedSide:
         self.dob_defaulted = table.column("dob_defaulted").to_numpy(zero_copy_only=False) \
             .astype(bool)
         self.dob_masks = fixed("dob_masks")
+        self.dob_digits = col("dob_digits")
+        self.dob_transposed = fixed("dob_transposed")
         self.dob_alt = fixed("dob_alt")
         self.sex_dob = col("sex_dob")
         self.nat = col("nat")
@@ -100,7 +102,8 @@ class EncodedSide:
         Random pairs drawn through this order do not depend on the input's row order or on the
         job salt, so a job gives the same scores however its files were ordered or salted.
         """
-        keys = [self.doc, self.nat, self.sex_dob, *self.pob.T, *self.dob_alt.T,
+        keys = [self.doc, self.nat, self.sex_dob, self.dob_digits, *self.dob_transposed.T,
+                *self.pob.T, *self.dob_alt.T,
                 *self.dob_masks.T, *self.dob.values(), self.dob_defaulted.astype(np.int64),
                 *self.name_keys.T, *self.bloom.T.astype(np.int64)]
         order: npt.NDArray[np.intp] = np.lexsort(keys[::-1])
@@ -252,8 +255,8 @@ def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
     lfull, rfull = ldob["dob_full"][li], rdob["dob_full"][ri]
     ldef, rdef = left.dob_defaulted[li], right.dob_defaulted[ri]
     lalt, ralt = left.dob_alt[li], right.dob_alt[ri]
-    has_l = (ly0 != 0) | (lalt[:, 0] != 0)
-    has_r = (ry0 != 0) | (ralt[:, 0] != 0)
+    has_l = (ly0 != 0) | (lalt[:, 0] != 0) | (left.dob_digits[li] != 0)
+    has_r = (ry0 != 0) | (ralt[:, 0] != 0) | (right.dob_digits[ri] != 0)
     both_full = (lfull != 0) & (rfull != 0) & ~ldef & ~rdef
     same_year = (ly0 != 0) & (ly0 == ry0)
     both_years = (ly0 != 0) & (ry0 != 0)
@@ -264,7 +267,11 @@ def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
     exact = both_full & (lfull == rfull)
     swapped = both_full & ((lfull == rdob["dob_swap"][ri]) & (lfull != 0))
     year_dm = both_full & ((lfull == rdob["dob_yp1"][ri]) | (rfull == ldob["dob_yp1"][li]))
-    one_digit = both_full & _mask_match(left.dob_masks[li], right.dob_masks[ri])
+    ldig, rdig = left.dob_digits[li], right.dob_digits[ri]
+    transposed = _any_equal(left.dob_transposed[li], rdig[:, None]) | \
+        _any_equal(right.dob_transposed[ri], ldig[:, None])
+    one_digit = ~ldef & ~rdef & (ldig != rdig) & (
+        _mask_match(left.dob_masks[li], right.dob_masks[ri]) | transposed)
     d = np.full(n, DOB.levels.index("different"), dtype=np.uint8)
     d[year_two] = DOB.levels.index("year_off_two")
     d[year_one] = DOB.levels.index("year_off_one")
