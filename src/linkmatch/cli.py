@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="candidates (.csv or .parquet)")
     p.add_argument("--threshold", type=_threshold, default=None)
     p.add_argument("--max-block-pairs", type=_positive, default=None)
+    p.add_argument("--one-to-one", action="store_true",
+                   help="at most one candidate per person on each side (greedy by score)")
 
     p = sub.add_parser("reveal", help="holder: map its own pseudonyms back to record ids")
     p.add_argument("candidates", type=Path)
@@ -109,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--threshold", type=_threshold, default=None)
     p.add_argument("--max-block-pairs", type=_positive, default=None)
+    p.add_argument("--one-to-one", action="store_true",
+                   help="at most one candidate per person on each side (greedy by score)")
 
     p = sub.add_parser("synth", help="generate synthetic asylum-like and reference data")
     p.add_argument("--out", type=Path, required=True, help="output directory")
@@ -182,7 +186,10 @@ def _write_candidates(frame: pd.DataFrame, manifest: dict[str, Any], out: Path) 
 
 
 def _match_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {} if args.max_block_pairs is None else {"max_block_pairs": args.max_block_pairs}
+    options: dict[str, Any] = {"one_to_one": args.one_to_one}
+    if args.max_block_pairs is not None:
+        options["max_block_pairs"] = args.max_block_pairs
+    return options
 
 
 def _cmd_match(args: argparse.Namespace) -> int:

@@ -39,7 +39,7 @@ from linkmatch.compare.scoring import (
 from linkmatch.errors import ConfigError, EncodingMismatchError
 from linkmatch.io import ENCODED_FORMAT
 
-__all__ = ["DEFAULT_THRESHOLD", "MatchResult", "match_encoded"]
+__all__ = ["DEFAULT_THRESHOLD", "MatchResult", "assign_one_to_one", "match_encoded"]
 
 DEFAULT_THRESHOLD: Final = 0.5
 """Posterior probability above which a pair is a candidate: the decision that minimises the
@@ -132,6 +132,7 @@ def match_encoded(
     threshold: float | None = None,
     max_block_pairs: int = DEFAULT_MAX_BLOCK_PAIRS,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    one_to_one: bool = False,
 ) -> MatchResult:
     """Match two encoded tables; see the module docstring.
 
@@ -141,6 +142,8 @@ def match_encoded(
             every compared pair.
         max_block_pairs: blocks with more pairs than this are skipped (counted).
         chunk_rows: left rows compared per chunk (bounds memory).
+        one_to_one: keep at most one candidate per left person and per right person, chosen
+            greedily by descending score (for files known to hold each person once).
 
     Raises:
         EncodingMismatchError: the files cannot be compared.
@@ -233,6 +236,8 @@ def match_encoded(
     for li, ri, ev in source:
         parts.append(_candidates(left, right, li, ri, ev, model, threshold))
     candidates = _group_persons(parts)
+    if one_to_one:
+        candidates = assign_one_to_one(candidates)
     timings["score"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
 
@@ -244,6 +249,7 @@ def match_encoded(
         "key_fingerprint": left_manifest.get("key_fingerprint"),
         "schema_fingerprint": left_manifest.get("schema_fingerprint"),
         "threshold": threshold,
+        "one_to_one": one_to_one,
         "counts": {
             "left_rows": left.size,
             "right_rows": right.size,
@@ -278,6 +284,26 @@ def _candidates(left: EncodedSide, right: EncodedSide, li: npt.NDArray[np.int64]
         labels = np.asarray(comp.levels, dtype=object)
         data[names.get(comp.name, comp.name)] = labels[lv[:, j]]
     return pd.DataFrame(data)
+
+
+def assign_one_to_one(frame: pd.DataFrame) -> pd.DataFrame:
+    """Greedy one-to-one assignment over candidates sorted by descending score.
+
+    Each person appears at most once on each side: the best-scoring pair wins and removes both
+    persons from further pairs (as anonlink's greedy solver). Only for files in which every
+    person is recorded once; an asylum file with repeat applicants is not such a file.
+    """
+    used_left: set[str] = set()
+    used_right: set[str] = set()
+    keep = []
+    for i, (left_id, right_id) in enumerate(zip(frame["left_id"], frame["right_id"],
+                                                strict=True)):
+        if left_id in used_left or right_id in used_right:
+            continue
+        used_left.add(left_id)
+        used_right.add(right_id)
+        keep.append(i)
+    return frame.iloc[keep].reset_index(drop=True)
 
 
 def _group_persons(parts: list[pd.DataFrame]) -> pd.DataFrame:

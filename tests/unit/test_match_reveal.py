@@ -107,3 +107,21 @@ def test_evaluate_counts() -> None:
     assert ev.recall_by_corruption == {"alias": 0.0, "typo": 0.5}
     ev = evaluate(cand, truth, threshold=0.85)
     assert (ev.true_positives, ev.false_positives) == (1, 0)
+
+
+def test_one_to_one_keeps_best_pair_per_person() -> None:
+    from linkmatch.match import assign_one_to_one
+
+    cand = pd.DataFrame({"left_id": ["a", "a", "b", "c"], "right_id": ["x", "y", "x", "z"],
+                         "score": [0.9, 0.8, 0.7, 0.6]})
+    out = assign_one_to_one(cand)
+    assert list(zip(out["left_id"], out["right_id"], strict=True)) == [("a", "x"), ("c", "z")]
+
+
+def test_one_to_one_option(encoded: tuple[linkmatch.Encoded, ...]) -> None:
+    left, right = encoded
+    res = linkmatch.match(left, right, threshold=0.1, one_to_one=True)
+    cand = res.candidates
+    assert not cand["left_id"].duplicated().any()
+    assert not cand["right_id"].duplicated().any()
+    assert res.manifest["one_to_one"] is True
