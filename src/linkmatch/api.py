@@ -85,6 +85,10 @@ def link(left: pd.DataFrame | PathLike, right: pd.DataFrame | PathLike, *, key: 
                        records=left_frame, key=key)
     out = reveal_frame(out, side="right", manifest=enc_right.manifest, records=right_frame,
                        key=key)
+    # ties were ordered by pseudonym, which changes with every job's salt: order by record id
+    out = out.sort_values(["score", "name_score", "left_id", "right_id"],
+                          ascending=[False, False, True, True], kind="mergesort",
+                          ignore_index=True)
     out.attrs["linkmatch"] = {
         "match": result.manifest,
         "encode_left": enc_left.manifest,

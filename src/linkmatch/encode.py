@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import itertools
+import json
 import re
 import secrets
 import time
@@ -54,7 +55,15 @@ import pyarrow as pa
 
 from linkmatch._version import __version__
 from linkmatch.errors import InputDataError
-from linkmatch.io import ENCODED_FORMAT, Issue, ValidationReport, normalise_columns
+from linkmatch.io import (
+    ENCODED_FORMAT,
+    RAGGED_ROWS,
+    ROW_NUMBERS,
+    Issue,
+    ValidationReport,
+    content_digest,
+    normalise_columns,
+)
 from linkmatch.normalise.dates import BirthDate, DateParseError, alternative_readings, parse_date
 from linkmatch.normalise.names import fold, name_tokens, variant_key
 from linkmatch.pseudonymise.bloom import BloomEncoder, qgrams
@@ -65,6 +74,11 @@ from linkmatch.schema import Schema
 __all__ = ["Encoded", "encode_frame"]
 
 NUM_DATE_MASKS: Final = 8
+MAX_VALUE_LENGTH: Final = 1000
+"""Longer values are garbage for any person field (a pasted document, a binary blob): they are
+rejected and counted rather than hashed."""
+_TEXT_COLUMNS: Final = ("given_names", "family_name", "full_name", "date_of_birth", "sex",
+                        "nationality", "place_of_birth", "document_number")
 NUM_ALT_DATES: Final = 2
 _SEX_CODES: Final = {
     "M": "M", "MALE": "M", "MAN": "M", "F": "F", "FEMALE": "F", "WOMAN": "F",
@@ -251,12 +265,18 @@ def encode_frame(
     salt = job_salt if job_salt is not None else secrets.token_bytes(16)
     data = normalise_columns(frame)
     h = _Hashers(key, schema)
-    report = ValidationReport(rows_read=len(data))
+    pre_rejected: list[tuple[int, str]] = list(frame.attrs.get(RAGGED_ROWS, []))
+    row_numbers: list[int] = list(frame.attrs.get(ROW_NUMBERS, range(1, len(data) + 1)))
+    report = ValidationReport(rows_read=len(data) + len(pre_rejected))
 
     def reject(row: int, column: str, reason: str) -> None:
         if strict:
             raise InputDataError(reason, file=source, row=row, column=column)
         report.add(Issue(source, row, column, reason))
+
+    for row, reason in pre_rejected:
+        report.rows_rejected += 1
+        reject(row, "*", reason)
 
     name_cache: dict[tuple[str, str, str], tuple[int, tuple[int, ...], tuple[str, ...]]] = {}
     date_cache: dict[str, tuple[BirthDate | None, tuple[BirthDate, ...], str | None,
@@ -275,9 +295,21 @@ def encode_frame(
     ntok = schema.max_name_tokens
 
     cols = [data[c].tolist() for c in data.columns]
-    for index, (rid, given, family, full, dob_text, sex_text, nat_text, pob_text, doc_text) in \
-            enumerate(zip(*cols, strict=True)):
-        row = index + 1
+    for row, rid, given, family, full, dob_text, sex_text, nat_text, pob_text, doc_text in \
+            zip(row_numbers, *cols, strict=True):
+        too_long = [c for c, v in zip(_TEXT_COLUMNS, (given, family, full, dob_text, sex_text,
+                                                       nat_text, pob_text, doc_text),
+                                      strict=True) if len(v) > MAX_VALUE_LENGTH]
+        for column in too_long:
+            reject(row, column, f"longer than {MAX_VALUE_LENGTH} characters; treated as missing")
+        if too_long:
+            given, family, full, dob_text, sex_text, nat_text, pob_text, doc_text = (
+                "" if len(v) > MAX_VALUE_LENGTH else v
+                for v in (given, family, full, dob_text, sex_text, nat_text, pob_text, doc_text))
+        if len(rid) > MAX_VALUE_LENGTH:
+            report.rows_rejected += 1
+            reject(row, "record_id", f"longer than {MAX_VALUE_LENGTH} characters; row skipped")
+            continue
         rid = _clean(rid)
         if not rid:
             report.rows_rejected += 1
@@ -361,8 +393,21 @@ def encode_frame(
             "invalid_values": report.total_issues - report.rows_rejected,
         },
         "seconds": round(time.perf_counter() - started, 3),
+        "content_sha256": content_digest(table),
     }
+    manifest["manifest_mac"] = manifest_mac(key, manifest)
     return Encoded(table=table, manifest=manifest, report=report)
+
+
+def manifest_mac(key: Key, manifest: dict[str, Any]) -> str:
+    """Keyed MAC of a manifest (all fields but the MAC itself, canonical JSON).
+
+    Holders can check with the key that neither the manifest nor, through its content digest,
+    the encoded rows were changed by anyone without the key.
+    """
+    body = {k: v for k, v in manifest.items() if k != "manifest_mac"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.digest(key.derive("manifest-mac"), canonical, "sha256").hex()
 
 
 def _pseudonym(key: bytes, salt: bytes, record_id: str) -> bytes:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import json
 import os
@@ -30,6 +31,7 @@ from typing import IO, Any, Final
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from linkmatch.errors import InputDataError
@@ -47,8 +49,13 @@ __all__ = [
 ]
 
 ENCODED_FORMAT: Final = "linkmatch-encoded/1"
+ROW_NUMBERS: Final = "linkmatch_row_numbers"
+"""``DataFrame.attrs`` key: the file's data-row number of each kept row (rows may be skipped)."""
+RAGGED_ROWS: Final = "linkmatch_rejected_rows"
+"""``DataFrame.attrs`` key: (data-row number, reason) of rows rejected while reading."""
 MANIFEST_KEY: Final = b"linkmatch.manifest"
 _MAX_ISSUES_KEPT: Final = 10_000
+_MAX_FIELD_BYTES: Final = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,27 +142,36 @@ def _read_csv(path: Path, label: str) -> pd.DataFrame:
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise InputDataError(f"contains a NUL byte (line {line}); is it a CSV file?", file=label)
+    # values far over any person field are read whole, then rejected per value by encode
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD_BYTES))
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
+    row_numbers: list[int] = []
+    ragged: list[tuple[int, int]] = []
+    data_row = 0
     try:
         header = next(reader)
-        rows: list[list[str]] = []
         width = len(header)
         for row in reader:
             if not row:
-                continue  # blank line
+                continue  # blank line: not a data row
+            data_row += 1
             if len(row) != width:
-                raise InputDataError(
-                    f"has {len(row)} fields where the header has {width}",
-                    file=label, row=len(rows) + 1,
-                )
+                ragged.append((data_row, len(row)))
+                continue
             rows.append(row)
+            row_numbers.append(data_row)
     except csv.Error:
         raise InputDataError(
-            f"is not well-formed CSV near data row {len(rows) + 1} (unbalanced quotes?)",
+            f"is not well-formed CSV near data row {data_row + 1} (unbalanced quotes?)",
             file=label,
         ) from None
     header = [h.strip() for h in header]
-    return _with_header(pd.DataFrame(rows, columns=header, dtype=object), header, label)
+    frame = _with_header(pd.DataFrame(rows, columns=header, dtype=object), header, label)
+    frame.attrs[ROW_NUMBERS] = row_numbers
+    frame.attrs[RAGGED_ROWS] = [(r, f"has {n} fields where the header has {width}; row skipped")
+                                for r, n in ragged]
+    return frame
 
 
 def _with_header(frame: pd.DataFrame, header: list[str], label: str) -> pd.DataFrame:
@@ -204,9 +220,11 @@ def read_person_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         frame = _read_parquet(p, label)
     else:
         frame = _read_csv(p, label)
-    if len(frame) == 0:
+    if len(frame) == 0 and not frame.attrs.get(RAGGED_ROWS):
         raise InputDataError("has a header but no data rows", file=label)
-    return normalise_columns(frame)
+    out = normalise_columns(frame)
+    out.attrs.update(frame.attrs)
+    return out
 
 
 def normalise_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -270,6 +288,41 @@ def write_json(data: dict[str, Any], path: str | os.PathLike[str]) -> None:
         fh.write("\n")
 
 
+def content_digest(table: pa.Table) -> str:
+    """SHA-256 over the column names, types and values of an encoded table.
+
+    Canonical (independent of chunking, buffer layout and compression), so the digest written
+    by ``encode`` is found again after a Parquet round trip, and any change of a value, a row
+    or a column (damage or tampering) changes it. It is unkeyed: it lets the linkage unit, which
+    holds no key, detect damage and naive edits; the keyed ``manifest_mac`` lets holders detect
+    deliberate ones.
+    """
+    h = hashlib.sha256()
+    h.update(str(table.num_rows).encode())
+    for name in sorted(table.column_names):
+        column = table.column(name).combine_chunks()
+        t = column.type
+        if pa.types.is_fixed_size_list(t):
+            kind = f"fixed_size_list<{t.value_type}>[{t.list_size}]"
+        elif pa.types.is_list(t):
+            kind = f"list<{t.value_type}>"  # the child field's name differs across writers
+        else:
+            kind = str(t)
+        h.update(f"\x00{name}\x00{kind}\x00".encode())
+        if pa.types.is_fixed_size_list(t):
+            h.update(column.flatten().to_numpy(zero_copy_only=False).tobytes())
+        elif pa.types.is_list(t):
+            h.update(pc.list_value_length(column).to_numpy(zero_copy_only=False).tobytes())
+            h.update(pc.list_flatten(column).to_numpy(zero_copy_only=False).tobytes())
+        elif pa.types.is_fixed_size_binary(t) or pa.types.is_string(t):
+            for value in column.to_pylist():
+                data = value.encode() if isinstance(value, str) else value
+                h.update(len(data).to_bytes(4, "big") + data)
+        else:
+            h.update(column.to_numpy(zero_copy_only=False).tobytes())
+    return h.hexdigest()
+
+
 def write_encoded(table: pa.Table, manifest: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """Write an encoded table with its manifest, atomically."""
     meta = dict(table.schema.metadata or {})
@@ -302,6 +355,13 @@ def read_encoded(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pa.Table
         raise InputDataError(
             f"has format {manifest.get('format') if isinstance(manifest, dict) else None!r}; "
             f"this linkmatch reads {ENCODED_FORMAT!r}",
+            file=label,
+        )
+    table = table.replace_schema_metadata(None)
+    if manifest.get("content_sha256") != content_digest(table):
+        raise InputDataError(
+            "content does not match its manifest (changed or damaged since it was encoded); "
+            "ask the holder for a fresh copy",
             file=label,
         )
     return manifest, table

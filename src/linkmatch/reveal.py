@@ -7,11 +7,12 @@ other side's pseudonyms stay as they are.
 
 from __future__ import annotations
 
+import hmac
 from typing import Any, Literal
 
 import pandas as pd
 
-from linkmatch.encode import pseudonym_hex
+from linkmatch.encode import manifest_mac, pseudonym_hex
 from linkmatch.errors import EncodingMismatchError, InputDataError
 from linkmatch.pseudonymise.keys import Key
 
@@ -52,6 +53,12 @@ def reveal_frame(
         raise EncodingMismatchError(
             "the key does not match the encoded file (key fingerprints "
             f"{key.fingerprint} and {manifest.get('key_fingerprint')})"
+        )
+    if not hmac.compare_digest(str(manifest.get("manifest_mac", "")),
+                               manifest_mac(key, manifest)):
+        raise EncodingMismatchError(
+            "the encoded file's manifest was changed after encoding (its keyed MAC does not "
+            "verify); use the file as written by `linkmatch encode`"
         )
     salt = str(manifest["job_salt"])
     lookup: dict[str, str] = {}
