@@ -6,6 +6,8 @@ These are the calls a data engineer uses; the primitives they are built from liv
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,14 @@ from typing import Any
 import pandas as pd
 
 from linkmatch.encode import Encoded, encode_frame
-from linkmatch.io import read_encoded, read_person_table
+from linkmatch.errors import LinkmatchError
+from linkmatch.io import (
+    ValidationReport,
+    read_encoded,
+    read_person_table,
+    write_encoded,
+    write_json,
+)
 from linkmatch.match import MatchResult, match_encoded
 from linkmatch.pseudonymise.keys import Key
 from linkmatch.reveal import Side, reveal_frame
@@ -68,19 +77,25 @@ def reveal(candidates: pd.DataFrame, *, side: Side, encoded: Encoded | PathLike,
 
 def link(left: pd.DataFrame | PathLike, right: pd.DataFrame | PathLike, *, key: Key,
          threshold: float | None = None, schema: Schema | None = None,
-         **options: Any) -> pd.DataFrame:
+         checkpoint: Path | None = None, **options: Any) -> pd.DataFrame:
     """Encode, match and reveal both sides in one process.
 
     For a party that may hold both files, and for tests, the demo and benchmarks. Returns the
     candidates with the holders' own ``record_id`` s, sorted by descending score; the run's
     manifest and validation reports are in ``result.attrs["linkmatch"]``.
+
+    With ``checkpoint`` (a private directory), the encodings, the fitted model and each chunk's
+    candidates are kept there as they are done; a later call with the same inputs reuses them,
+    so a killed run resumes with identical results. The caller removes the directory after
+    success.
     """
     left_frame, left_source = _records(left)
     right_frame, right_source = _records(right)
-    enc_left = encode_frame(left_frame, key, schema=schema, source=left_source)
-    enc_right = encode_frame(right_frame, key, schema=schema, source=right_source)
+    enc_left = _encode_once(left_frame, key, schema, left_source, checkpoint, "left")
+    enc_right = _encode_once(right_frame, key, schema, right_source, checkpoint, "right")
     result = match_encoded(enc_left.manifest, enc_left.table, enc_right.manifest,
-                           enc_right.table, threshold=threshold, **options)
+                           enc_right.table, threshold=threshold,
+                           checkpoint=checkpoint / "match" if checkpoint else None, **options)
     out = reveal_frame(result.candidates, side="left", manifest=enc_left.manifest,
                        records=left_frame, key=key)
     out = reveal_frame(out, side="right", manifest=enc_right.manifest, records=right_frame,
@@ -97,6 +112,37 @@ def link(left: pd.DataFrame | PathLike, right: pd.DataFrame | PathLike, *, key: 
         "report_right": enc_right.report.to_dict(),
     }
     return out
+
+
+def _frame_digest(frame: pd.DataFrame) -> str:
+    hashed = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes() + ",".join(frame.columns).encode()).hexdigest()
+
+
+def _encode_once(frame: pd.DataFrame, key: Key, schema: Schema | None, source: str,
+                 checkpoint: Path | None, side: str) -> Encoded:
+    """Encode, or reuse the encoding of the same input kept in ``checkpoint``."""
+    if checkpoint is None:
+        return encode_frame(frame, key, schema=schema, source=source)
+    checkpoint.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path, meta = checkpoint / f"{side}.lmenc", checkpoint / f"{side}.json"
+    digest = _frame_digest(frame)
+    try:
+        saved = json.loads(meta.read_text(encoding="utf-8"))
+        if saved.get("input") == digest and saved.get("key") == key.fingerprint:
+            manifest, table = read_encoded(path)
+            report = ValidationReport(rows_read=int(saved["report"]["rows_read"]),
+                                      rows_rejected=int(saved["report"]["rows_rejected"]))
+            for item in saved["report"]["invalid_values"]:
+                report.counts[(item["column"], item["reason"])] = int(item["count"])
+            return Encoded(table=table, manifest=manifest, report=report)
+    except (OSError, ValueError, KeyError, LinkmatchError):
+        pass  # nothing usable kept: encode afresh
+    encoded = encode_frame(frame, key, schema=schema, source=source)
+    write_encoded(encoded.table, encoded.manifest, path)
+    write_json({"input": digest, "key": key.fingerprint, "report": encoded.report.to_dict()},
+               meta)
+    return encoded
 
 
 def as_path(value: PathLike) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -95,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-block-pairs", type=_positive, default=None)
     p.add_argument("--one-to-one", action="store_true",
                    help="at most one candidate per person on each side (greedy by score)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from OUT.work (same inputs and options)")
 
     p = sub.add_parser("reveal", help="holder: map its own pseudonyms back to record ids")
     p.add_argument("candidates", type=Path)
@@ -113,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-block-pairs", type=_positive, default=None)
     p.add_argument("--one-to-one", action="store_true",
                    help="at most one candidate per person on each side (greedy by score)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from OUT.work (same inputs and options)")
 
     p = sub.add_parser("synth", help="generate synthetic asylum-like and reference data")
     p.add_argument("--out", type=Path, required=True, help="output directory")
@@ -192,11 +197,24 @@ def _match_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _work_dir(args: argparse.Namespace) -> Path:
+    """OUT.work: checkpoints of a run in progress (private; removed after success)."""
+    work: Path = args.out.with_name(args.out.name + ".work")
+    if work.exists() and not args.resume:
+        shutil.rmtree(work)
+    if args.resume and work.exists():
+        log.info("resuming from %s", work)
+    return work
+
+
 def _cmd_match(args: argparse.Namespace) -> int:
     from linkmatch.api import match
 
-    result = match(args.left, args.right, threshold=args.threshold, **_match_options(args))
+    work = _work_dir(args)
+    result = match(args.left, args.right, threshold=args.threshold, checkpoint=work,
+                   **_match_options(args))
     _write_candidates(result.candidates, result.manifest, args.out)
+    shutil.rmtree(work, ignore_errors=True)
     c = result.manifest["counts"]
     log.info("compared %d pairs (%.4f %% of all), %d candidates in %.1f s → %s",
              c["pairs_compared"], 100 * (1 - c["reduction_ratio"]), c["candidates"],
@@ -233,11 +251,14 @@ def _cmd_link(args: argparse.Namespace) -> int:
 
     key = load_key(args.key_file)
     t0 = time.perf_counter()
-    out = link(args.left, args.right, key=key, threshold=args.threshold, **_match_options(args))
+    work = _work_dir(args)
+    out = link(args.left, args.right, key=key, threshold=args.threshold, checkpoint=work,
+               **_match_options(args))
     meta = out.attrs.pop("linkmatch")
     _report_validation(_Report(meta["report_left"]), str(args.left))
     _report_validation(_Report(meta["report_right"]), str(args.right))
     _write_candidates(out, meta["match"], args.out)
+    shutil.rmtree(work, ignore_errors=True)
     c = meta["match"]["counts"]
     log.info("linked %d × %d rows: %d pairs compared, %d candidates in %.1f s → %s",
              c["left_rows"], c["right_rows"], c["pairs_compared"], c["candidates"],

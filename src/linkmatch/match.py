@@ -9,9 +9,11 @@ aliases. It never writes the full similarity table.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -37,7 +39,7 @@ from linkmatch.compare.scoring import (
     pattern_codes,
 )
 from linkmatch.errors import ConfigError, EncodingMismatchError
-from linkmatch.io import ENCODED_FORMAT
+from linkmatch.io import ENCODED_FORMAT, write_json, write_table
 
 __all__ = ["DEFAULT_THRESHOLD", "MatchResult", "assign_one_to_one", "match_encoded"]
 
@@ -133,6 +135,7 @@ def match_encoded(
     max_block_pairs: int = DEFAULT_MAX_BLOCK_PAIRS,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     one_to_one: bool = False,
+    checkpoint: Path | None = None,
 ) -> MatchResult:
     """Match two encoded tables; see the module docstring.
 
@@ -144,6 +147,10 @@ def match_encoded(
         chunk_rows: left rows compared per chunk (bounds memory).
         one_to_one: keep at most one candidate per left person and per right person, chosen
             greedily by descending score (for files known to hold each person once).
+        checkpoint: a private directory for resumable runs: the fitted model and each chunk's
+            candidates are kept there as they are done, and reused by a later call with the
+            same inputs and parameters (so a killed run resumes where it stopped, with
+            identical results). The caller removes it after success.
 
     Raises:
         EncodingMismatchError: the files cannot be compared.
@@ -169,72 +176,100 @@ def match_encoded(
     rare_log2 = float(np.log2(RARE_NAME_RECORDS / max(left.size + right.size, 1)))
     timings["index"] = time.perf_counter() - t0
 
-    # pass 1: comparison patterns of every blocked pair -----------------------------------------
-    t0 = time.perf_counter()
-    histogram: Counter[int] = Counter()
-    rare_histogram: Counter[int] = Counter()
-    tf_sum: dict[int, float] = {}
-    tf_n: dict[int, int] = {}
-    cache: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], PairEvidence]] | None = []
-    cached = 0
-    pairs_compared = 0
-    for li, ri in candidate_pairs(index, lkeys, lrows, chunk_rows=chunk_rows,
-                                  num_left=left.size):
-        if not len(li):
-            continue
-        ev = compare_pairs(left, right, li, ri, frequencies)
-        pairs_compared += len(li)
-        pcodes = pattern_codes(ev.levels)
-        codes, counts = np.unique(pcodes, return_counts=True)
-        histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
-        rare = (ev.levels[:, 0] == NAME.levels.index("keys_all")) & (ev.name_tf <= rare_log2)
-        codes, counts = np.unique(pcodes[rare], return_counts=True)
-        rare_histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
-        for lvl in TF_LEVELS:
-            sel = ev.levels[:, 0] == lvl
-            tf_sum[lvl] = tf_sum.get(lvl, 0.0) + float(ev.name_tf[sel].sum())
-            tf_n[lvl] = tf_n.get(lvl, 0) + int(sel.sum())
-        if cache is not None:
-            cached += len(li)
-            if cached <= _CACHE_PAIRS:
-                cache.append((li, ri, ev))
-            else:
-                cache = None  # too many to keep: pass 2 recomputes them chunk by chunk
-    timings["compare"] = time.perf_counter() - t0
-
-    # model ---------------------------------------------------------------------------------
-    t0 = time.perf_counter()
-    rng = np.random.default_rng(_RANDOM_SEED)
-    n_random = min(_RANDOM_PAIRS, left.size * right.size)
-    rl = left.content_order()[rng.integers(0, left.size, n_random)] if left.size \
-        else np.zeros(0, dtype=np.int64)
-    rr = right.content_order()[rng.integers(0, right.size, n_random)] if right.size \
-        else np.zeros(0, dtype=np.int64)
-    random_levels = compare_pairs(left, right, rl.astype(np.int64), rr.astype(np.int64)).levels
-    if histogram:
-        model = fit_em(dict(histogram), random_levels, total_pairs=left.size * right.size,
-                       rare_name_pattern_count=dict(rare_histogram))
+    inputs = {
+        "left": left_manifest.get("content_sha256"),
+        "right": right_manifest.get("content_sha256"),
+        "threshold": threshold,
+        "max_block_pairs": max_block_pairs,
+        "chunk_rows": chunk_rows,
+        "library_version": __version__,
+    }
+    resumed = _load_state(checkpoint, inputs)
+    cache: list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64], PairEvidence]] | None
+    cache = None
+    if resumed is not None:
+        model, pairs_compared = resumed
+        timings["compare"] = timings["model"] = 0.0
     else:
-        model = fit_em({0: 1}, random_levels, total_pairs=left.size * right.size, max_iter=1)
-    model.tf_mean = {lvl: tf_sum[lvl] / tf_n[lvl] for lvl in tf_sum if tf_n[lvl]}
-    reference = _match_reference_log2(left, right, frequencies)
-    if reference is not None:
-        for lvl in _WHOLE_NAME_LEVELS:
-            if lvl in model.tf_mean:
-                model.tf_mean[lvl] = reference
-    timings["model"] = time.perf_counter() - t0
+        # pass 1: comparison patterns of every blocked pair ------------------------------------
+        t0 = time.perf_counter()
+        histogram: Counter[int] = Counter()
+        rare_histogram: Counter[int] = Counter()
+        tf_sum: dict[int, float] = {}
+        tf_n: dict[int, int] = {}
+        cache = []
+        cached = 0
+        pairs_compared = 0
+        for k, (li, ri) in enumerate(candidate_pairs(index, lkeys, lrows, chunk_rows=chunk_rows,
+                                                     num_left=left.size)):
+            if not len(li):
+                continue
+            ev = compare_pairs(left, right, li, ri, frequencies)
+            pairs_compared += len(li)
+            pcodes = pattern_codes(ev.levels)
+            codes, counts = np.unique(pcodes, return_counts=True)
+            histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
+            rare = (ev.levels[:, 0] == NAME.levels.index("keys_all")) & \
+                (ev.name_tf <= rare_log2)
+            codes, counts = np.unique(pcodes[rare], return_counts=True)
+            rare_histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
+            for lvl in TF_LEVELS:
+                sel = ev.levels[:, 0] == lvl
+                tf_sum[lvl] = tf_sum.get(lvl, 0.0) + float(ev.name_tf[sel].sum())
+                tf_n[lvl] = tf_n.get(lvl, 0) + int(sel.sum())
+            if cache is not None:
+                cached += len(li)
+                if cached <= _CACHE_PAIRS:
+                    cache.append((k, li, ri, ev))
+                else:
+                    cache = None  # too many to keep: pass 2 recomputes them chunk by chunk
+        timings["compare"] = time.perf_counter() - t0
 
-    # pass 2: scores, candidates above the threshold -------------------------------------------
+        # model ----------------------------------------------------------------------------
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(_RANDOM_SEED)
+        n_random = min(_RANDOM_PAIRS, left.size * right.size)
+        rl = left.content_order()[rng.integers(0, left.size, n_random)] if left.size \
+            else np.zeros(0, dtype=np.int64)
+        rr = right.content_order()[rng.integers(0, right.size, n_random)] if right.size \
+            else np.zeros(0, dtype=np.int64)
+        random_levels = compare_pairs(left, right, rl.astype(np.int64),
+                                      rr.astype(np.int64)).levels
+        if histogram:
+            model = fit_em(dict(histogram), random_levels, total_pairs=left.size * right.size,
+                           rare_name_pattern_count=dict(rare_histogram))
+        else:
+            model = fit_em({0: 1}, random_levels, total_pairs=left.size * right.size,
+                           max_iter=1)
+        model.tf_mean = {lvl: tf_sum[lvl] / tf_n[lvl] for lvl in tf_sum if tf_n[lvl]}
+        reference = _match_reference_log2(left, right, frequencies)
+        if reference is not None:
+            for lvl in _WHOLE_NAME_LEVELS:
+                if lvl in model.tf_mean:
+                    model.tf_mean[lvl] = reference
+        timings["model"] = time.perf_counter() - t0
+        _save_state(checkpoint, inputs, model, pairs_compared)
+
+    # pass 2: scores, candidates above the threshold, one checkpointed part per chunk ---------
     t0 = time.perf_counter()
     parts: list[pd.DataFrame] = []
-    source = cache if cache is not None else (
-        (li, ri, compare_pairs(left, right, li, ri, frequencies))
-        for li, ri in candidate_pairs(index, lkeys, lrows, chunk_rows=chunk_rows,
-                                      num_left=left.size)
-        if len(li)
-    )
-    for li, ri, ev in source:
-        parts.append(_candidates(left, right, li, ri, ev, model, threshold))
+    done = {k for k, _, _, _ in cache} if cache is not None else set()
+    chunks = ((k, li, ri) for k, (li, ri) in enumerate(
+        candidate_pairs(index, lkeys, lrows, chunk_rows=chunk_rows, num_left=left.size)))
+    evidence = {k: (li, ri, ev) for k, li, ri, ev in cache} if cache is not None else {}
+    for k, li, ri in chunks:
+        if not len(li):
+            continue
+        part_path = checkpoint / f"part-{k:06d}.parquet" if checkpoint is not None else None
+        if part_path is not None and part_path.exists():
+            parts.append(pd.read_parquet(part_path))
+            continue
+        li_, ri_, ev = evidence[k] if k in done else (
+            li, ri, compare_pairs(left, right, li, ri, frequencies))
+        part = _candidates(left, right, li_, ri_, ev, model, threshold)
+        if part_path is not None:
+            write_table(part, part_path)
+        parts.append(part)
     candidates = _group_persons(parts)
     if one_to_one:
         candidates = assign_one_to_one(candidates)
@@ -265,6 +300,32 @@ def match_encoded(
         "seconds": {k: round(v, 3) for k, v in timings.items()},
     }
     return MatchResult(candidates=candidates, manifest=manifest)
+
+
+def _load_state(checkpoint: Path | None,
+                inputs: dict[str, Any]) -> tuple[FellegiSunter, int] | None:
+    """The model and pair count of an interrupted run with the same inputs, if any."""
+    if checkpoint is None:
+        return None
+    path = checkpoint / "model.json"
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if state.get("inputs") != inputs:
+        return None
+    return FellegiSunter.from_state(state["model"]), int(state["pairs_compared"])
+
+
+def _save_state(checkpoint: Path | None, inputs: dict[str, Any], model: FellegiSunter,
+                pairs_compared: int) -> None:
+    if checkpoint is None:
+        return
+    checkpoint.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for stale in checkpoint.glob("part-*.parquet"):
+        stale.unlink()  # parts of another model are not ours
+    write_json({"inputs": inputs, "model": model.to_state(), "pairs_compared": pairs_compared},
+               checkpoint / "model.json")
 
 
 def _candidates(left: EncodedSide, right: EncodedSide, li: npt.NDArray[np.int64],

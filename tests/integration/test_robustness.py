@@ -17,8 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import linkmatch
 from linkmatch.cli import main
-from linkmatch.pseudonymise.keys import generate_key_file
+from linkmatch.pseudonymise.keys import Key, generate_key_file
+from linkmatch.synth import SynthData
 
 GOOD_HEADER = "record_id,given_names,family_name,date_of_birth,sex,nationality\n"
 SECRET_VALUES = ("Zubayda", "Qasimova", "1987-03-14", "R-77-SECRET")
@@ -234,29 +236,53 @@ def test_no_value_or_key_in_any_output(tmp_path: Path, key_path: Path,
             assert value not in text
 
 
-def test_killed_link_leaves_no_partial_output(tmp_path: Path, key_path: Path) -> None:
-    """SIGKILL at random moments: the output is absent or complete, never truncated."""
+def test_killed_link_leaves_no_partial_output_and_resumes(tmp_path: Path,
+                                                          key_path: Path) -> None:
+    """SIGKILL at random moments (20 times): the output is absent or complete, never
+    truncated; ``--resume`` then finishes with exactly the uninterrupted result."""
     subprocess.run([sys.executable, "-m", "linkmatch", "-q", "synth", "--out", tmp_path / "d",
-                    "--left", "3000", "--right", "300", "--seed", "5"], check=True)
+                    "--left", "2000", "--right", "200", "--seed", "5"], check=True)
     env = {k: v for k, v in os.environ.items() if k != "LINKMATCH_KEY_FILE"}
     argv = [sys.executable, "-m", "linkmatch", "-q", "link", str(tmp_path / "d/left.csv"),
             str(tmp_path / "d/right.csv"), "--key-file", str(key_path)]
     reference = tmp_path / "reference.csv"
     subprocess.run([*argv, "--out", str(reference)], check=True, env=env)
     expected = pd.read_csv(reference, dtype=str)
+    assert not (tmp_path / "reference.csv.work").exists()  # checkpoints removed on success
     rng = random.Random(11)
-    complete = 0
+    complete = resumed = 0
     for attempt in range(20):
         out = tmp_path / f"out{attempt}.csv"
         proc = subprocess.Popen([*argv, "--out", str(out)], env=env)
-        time.sleep(rng.uniform(0.3, 4.0))
+        time.sleep(rng.uniform(0.3, 3.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        leftovers = [p for p in tmp_path.glob(f".out{attempt}.csv*")]
-        for part in leftovers:  # temp files may remain, never under the final name
-            assert part.name.endswith(".part")
+        for part in tmp_path.glob(f".out{attempt}.csv*"):
+            assert part.name.endswith(".part")  # temp files only, never the final name
         if out.exists():
             complete += 1
-            got = pd.read_csv(out, dtype=str)
-            pd.testing.assert_frame_equal(got, expected)
-    assert complete <= 17  # most kills land mid-run (start-up alone takes over a second)
+        else:
+            subprocess.run([*argv, "--out", str(out), "--resume"], check=True, env=env)
+            resumed += 1
+        pd.testing.assert_frame_equal(pd.read_csv(out, dtype=str), expected)
+    assert resumed >= 3  # most kills land mid-run (start-up alone takes over a second)
+    assert complete + resumed == 20
+
+
+def test_resume_reuses_finished_chunks(small_data: SynthData, key: Key,
+                                       tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    first = linkmatch.link(small_data.left, small_data.right, key=key, checkpoint=work,
+                           chunk_rows=400)
+    parts = sorted((work / "match").glob("part-*.parquet"))
+    assert len(parts) >= 5
+    kept = {p: p.stat().st_mtime_ns for p in parts[::2]}
+    for p in parts[1::2]:
+        p.unlink()  # as if the run had been killed before these chunks
+    again = linkmatch.link(small_data.left, small_data.right, key=key, checkpoint=work,
+                           chunk_rows=400)
+    pd.testing.assert_frame_equal(first, again)
+    assert all(p.stat().st_mtime_ns == t for p, t in kept.items())  # reused, not redone
+    other = linkmatch.link(small_data.left, small_data.right, key=key, checkpoint=work,
+                           chunk_rows=400, threshold=0.9)  # other options: not reused
+    assert len(other) < len(first)

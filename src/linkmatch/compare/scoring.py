@@ -123,6 +123,30 @@ class FellegiSunter:
         odds = self.log2_odds(levels, name_tf)
         return 1.0 / (1.0 + np.exp2(-np.clip(odds, -60, 60)))
 
+    def to_state(self) -> dict[str, Any]:
+        """Every fitted number, exactly (JSON floats round-trip), for resumable runs."""
+        return {
+            "lambda": self.lambda_,
+            "m": [x.tolist() for x in self.m],
+            "u": [x.tolist() for x in self.u],
+            "tf_mean": {str(k): v for k, v in self.tf_mean.items()},
+            "iterations": self.iterations,
+            "joint_adjust": None if self.joint_adjust is None else self.joint_adjust.tolist(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> FellegiSunter:
+        """Rebuild a model from :meth:`to_state`."""
+        joint = state.get("joint_adjust")
+        return cls(
+            lambda_=float(state["lambda"]),
+            m=[np.asarray(x, dtype=np.float64) for x in state["m"]],
+            u=[np.asarray(x, dtype=np.float64) for x in state["u"]],
+            tf_mean={int(k): float(v) for k, v in state["tf_mean"].items()},
+            iterations=int(state["iterations"]),
+            joint_adjust=None if joint is None else np.asarray(joint, dtype=np.float64),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Parameters as plain JSON (for the match manifest and review)."""
         return {
