@@ -216,14 +216,25 @@ def _date_tokens(h: _Hashers, date: BirthDate | None, alts: Sequence[BirthDate],
     return out
 
 
+def _name_block_keys(h: _Hashers, name_keys: Sequence[str], year: int | None,
+                     cache: dict[tuple[tuple[str, ...], int | None], list[int]]) -> list[int]:
+    """Blocking keys from the name (and birth year): memoised, names and years repeat."""
+    lookup = (tuple(name_keys), year)
+    cached = cache.get(lookup)
+    if cached is None:
+        distinct = sorted(set(name_keys))
+        cached = [h.block.token("n", k) for k in distinct]
+        cached.extend(h.block.token("nn", a, b) for a, b in itertools.combinations(distinct, 2))
+        if year is not None:
+            cached.extend(h.block.token("ny", k, year) for k in distinct)
+        cache[lookup] = cached
+    return cached
+
+
 def _block_keys(h: _Hashers, name_keys: Sequence[str], dates: _DateTokens,
-                year: int | None, doc: str) -> list[int]:
-    keys: list[int] = []
-    distinct = sorted(set(name_keys))
-    keys.extend(h.block.token("n", k) for k in distinct)
-    keys.extend(h.block.token("nn", a, b) for a, b in itertools.combinations(distinct, 2))
-    if year is not None:
-        keys.extend(h.block.token("ny", k, year) for k in distinct)
+                year: int | None, doc: str,
+                cache: dict[tuple[tuple[str, ...], int | None], list[int]]) -> list[int]:
+    keys = list(_name_block_keys(h, name_keys, year, cache))
     if dates.full and not dates.defaulted:
         keys.append(h.block.token("d", dates.full))
     if doc:
@@ -282,6 +293,8 @@ def encode_frame(
     date_cache: dict[str, tuple[BirthDate | None, tuple[BirthDate, ...], str | None,
                                 str | None]] = {}
     today = today or dt.date.today()
+    token_cache: dict[str, _DateTokens] = {}  # shared, never mutated after creation
+    block_cache: dict[tuple[tuple[str, ...], int | None], list[int]] = {}
 
     pids: list[bytes] = []
     blooms: list[bytes] = []
@@ -346,7 +359,10 @@ def encode_frame(
         date, alts, date_problem, raw_digits = cached_date
         if date_problem is not None:
             reject(row, "date_of_birth", date_problem)
-        dtoks = _date_tokens(h, date, alts, raw_digits)
+        dtoks = token_cache.get(dob_text)
+        if dtoks is None:
+            dtoks = _date_tokens(h, date, alts, raw_digits)
+            token_cache[dob_text] = dtoks
         # categorical fields -----------------------------------------------------------------
         sex = _norm_sex(sex_text) if sex_text.strip() else ""
         if sex is None:
@@ -371,7 +387,8 @@ def encode_frame(
         blooms.append(h.name_text.to_bytes(bloom))
         name_cols.append(key_toks)
         dob_rows.append(dtoks)
-        blocks.append(_block_keys(h, keys_str, dtoks, date.year if date else None, docn))
+        blocks.append(_block_keys(h, keys_str, dtoks, date.year if date else None, docn,
+                                  block_cache))
 
     table = _to_arrow(pids, blooms, name_cols, dob_rows, sex_dob, nat, pob, doc, blocks, schema)
     order = np.argsort(np.asarray(table.column("pid").to_pylist(), dtype=object), kind="stable")

@@ -182,6 +182,7 @@ _DOUBLE_CONSONANT: Final = re.compile(r"([b-df-hj-np-tv-z])\1+")
 _TRIPLE_VOWEL: Final = re.compile(r"([aeiou])\1{2,}")
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def _collapse(text: str) -> str:
     """Collapse doubled consonants (Mohammed = Mohamed); keep doubled vowels.
 
@@ -610,6 +611,7 @@ _OU_GLIDE: Final = re.compile(r"ou(?=[aei])")
 _CH_AS_K: Final = re.compile(r"^ch(?=[rl])|ch(?=ae)")
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def _rule_key_latin(token: str) -> str:
     """Variant key of one folded Latin token by the rules alone (no dictionary)."""
     if not token:

@@ -1,0 +1,87 @@
+"""Speed side by side: encoding records/s and Dice comparisons/s, linkmatch vs clkhash+anonlink.
+
+Same synthetic person data for both (given name, surname, date of birth; linkmatch encodes its
+full person schema). clkhash and anonlink run in their own environment
+(``benchmarks/setup_peers.sh``) as a subprocess of this script, on the same machine, one after
+the other (never concurrently). Prints the ratios.
+
+Run: ``.venv/bin/python benchmarks/speed.py [--records 100000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import linkmatch
+from linkmatch.compare.dice import dice_pairs, popcounts
+from linkmatch.compare.levels import EncodedSide
+from linkmatch.encode import encode_frame
+from linkmatch.synth import generate
+
+sys.path.insert(0, str(Path(__file__).parent))
+from quality import _splink_frame, peer_python
+
+KEY = linkmatch.Key.from_bytes(bytes(range(9, 41)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--kernel-left", type=int, default=4_000)
+    parser.add_argument("--kernel-right", type=int, default=4_000)
+    args = parser.parse_args()
+    data = generate(seed=3, n_left=args.records, n_right=max(args.records // 20, 10))
+    frame = data.left
+
+    encode_frame(frame.head(2000), KEY)  # warm-up (imports, dictionaries)
+    t0 = time.perf_counter()
+    enc = encode_frame(frame, KEY)
+    lm_encode = len(frame) / (time.perf_counter() - t0)
+
+    side = EncodedSide(enc.table, name_bytes=enc.manifest["schema"]["name_bits"] // 8)
+    n_l, n_r = args.kernel_left, args.kernel_right
+    li = np.repeat(np.arange(n_l, dtype=np.intp), n_r)
+    ri = np.tile(np.arange(n_l, n_l + n_r, dtype=np.intp), n_l)
+    counts = popcounts(side.bloom)
+    t1 = time.perf_counter()
+    dice_pairs(side.bloom, side.bloom, li, ri, left_counts=counts, right_counts=counts)
+    lm_kernel = len(li) / (time.perf_counter() - t1)
+
+    result = {"records": len(frame), "linkmatch_records_per_s": lm_encode,
+              "linkmatch_comparisons_per_s": lm_kernel}
+    python = peer_python()
+    if python is not None:
+        prep = _splink_frame(frame)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "people.csv"
+            prep.assign(
+                given=prep["first_name"].fillna(""), surname=prep["surname"].fillna(""),
+                dob=prep["dob"].fillna("").str.replace("-", "", regex=False),
+            )[["given", "surname", "dob"]].to_csv(path, index=False)
+            proc = subprocess.run(
+                [python, str(Path(__file__).parent / "peers" / "clk_speed.py"), str(path),
+                 str(n_l), str(n_r)],
+                capture_output=True, text=True, check=True,
+                env=dict(os.environ, PEER_SECRET=secrets.token_hex(32),
+                         PYTHONPATH=str(Path(__file__).parent / "peers")),
+            )
+        peer = json.loads(proc.stdout.strip().splitlines()[-1])
+        result.update(peer)
+        result["encode_ratio_vs_clkhash"] = lm_encode / peer["clkhash_records_per_s"]
+        result["kernel_ratio_vs_anonlink"] = lm_kernel / peer["anonlink_comparisons_per_s"]
+    for name, value in result.items():
+        print(f"{name:32} {value:,.2f}" if isinstance(value, float) else f"{name:32} {value}")
+
+
+if __name__ == "__main__":
+    main()
