@@ -74,6 +74,8 @@ from linkmatch.schema import Schema
 __all__ = ["Encoded", "encode_frame"]
 
 NUM_DATE_MASKS: Final = 8
+MIN_VARIANT_KEY_LENGTH: Final = 4
+"""Shorter name keys get no typo neighbourhood in blocking: it would match too many names."""
 MAX_VALUE_LENGTH: Final = 1000
 """Longer values are garbage for any person field (a pasted document, a binary blob): they are
 rejected and counted rather than hashed."""
@@ -226,7 +228,12 @@ def _name_block_keys(h: _Hashers, name_keys: Sequence[str], year: int | None,
         cached = [h.block.token("n", k) for k in distinct]
         cached.extend(h.block.token("nn", a, b) for a, b in itertools.combinations(distinct, 2))
         if year is not None:
-            cached.extend(h.block.token("ny", k, year) for k in distinct)
+            # a name key with the birth year or the next one: records one year apart share one
+            cached.extend(h.block.token("ny", k, y) for k in distinct for y in (year, year + 1))
+            # a name key up to one typo (its one-deletion neighbourhood) with the birth year
+            variants = {v for k in distinct if len(k) >= MIN_VARIANT_KEY_LENGTH
+                        for v in (k, *(k[:i] + k[i + 1:] for i in range(len(k))))}
+            cached.extend(h.block.token("vy", v, year) for v in sorted(variants))
         cache[lookup] = cached
     return cached
 

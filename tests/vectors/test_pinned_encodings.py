@@ -44,9 +44,9 @@ def test_pinned_pseudonym() -> None:
 
 
 PINNED: dict[str, str] = {
-    "p1": "5c734d5dc00b86cbdf1b0dd8",
-    "p2": "558997706031b206a51aeabb",
-    "p3": "5c9cebbb40918c2645a2d62a",
-    "p4": "eba019b68d5de239192e3645",
+    "p1": "838118478165709d97187572",
+    "p2": "dbed112dc1f574cd6a22a315",
+    "p3": "a58b8ee70505d3e8a82d0206",
+    "p4": "4b31d012dbf5e79ae6ebb1d6",
 }
 PINNED_PSEUDONYM = "1a7f68c0ae5df6b9e3184a69bd6942e7"
