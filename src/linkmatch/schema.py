@@ -29,8 +29,12 @@ PERSON_COLUMNS: Final = (
     "nationality",
     "place_of_birth",
     "document_number",
+    "address",
 )
-"""Columns of the built-in person schema; all but ``record_id`` may be empty or absent."""
+"""Columns of the built-in person schema; all but ``record_id`` may be empty or absent.
+
+``address`` (optional, free text: street, locality, postcode…) is an extension of the design
+notes' schema, for files that hold one (a reception location, a last known address)."""
 
 REQUIRED_COLUMNS: Final = ("record_id",)
 

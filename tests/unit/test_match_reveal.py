@@ -125,3 +125,17 @@ def test_one_to_one_option(encoded: tuple[linkmatch.Encoded, ...]) -> None:
     assert not cand["left_id"].duplicated().any()
     assert not cand["right_id"].duplicated().any()
     assert res.manifest["one_to_one"] is True
+
+
+def test_address_is_optional_evidence(key: Key) -> None:
+    left = pd.DataFrame({"record_id": ["a1", "a2"], "given_names": ["Liam", "Liam"],
+                         "family_name": ["Maclennan", "Maclennan"],
+                         "date_of_birth": ["1917-09-08", "1917-09-08"],
+                         "address": ["8 Stanley Street Winston Hills 4223", ""]})
+    right = pd.DataFrame({"record_id": ["b1"], "given_names": ["Liam"],
+                          "family_name": ["Maclennan"], "date_of_birth": ["1917-09-08"],
+                          "address": ["8 Stanly Street Winston Hills 4223"]})
+    out = linkmatch.link(left, right, key=key, threshold=0.0)
+    levels = dict(zip(out["left_id"], out["address"], strict=True))
+    assert levels["a1"] in ("dice_90", "dice_75")  # one typo in the street name
+    assert levels["a2"] == "missing"

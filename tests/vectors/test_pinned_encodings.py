@@ -23,6 +23,7 @@ RECORDS = pd.DataFrame({
     "nationality": ["SYR", "IRQ", "UKR", "ERI"],
     "place_of_birth": ["Aleppo", "", "Kyiv", "Asmara"],
     "document_number": ["", "N1234567", "", ""],
+    "address": ["8 Stanley Street, Winston Hills 4223", "", "", "AZC Ter Apel"],
 })
 
 
@@ -44,9 +45,9 @@ def test_pinned_pseudonym() -> None:
 
 
 PINNED: dict[str, str] = {
-    "p1": "838118478165709d97187572",
-    "p2": "dbed112dc1f574cd6a22a315",
-    "p3": "a58b8ee70505d3e8a82d0206",
-    "p4": "4b31d012dbf5e79ae6ebb1d6",
+    "p1": "d881f254e96b26dfdaa08509",
+    "p2": "9fda50858574b635fbb7d351",
+    "p3": "e0756673b19e547d6a0e3a1b",
+    "p4": "12dc085c524fd4f8a7254053",
 }
 PINNED_PSEUDONYM = "1a7f68c0ae5df6b9e3184a69bd6942e7"

@@ -47,7 +47,8 @@ SEX: Final = Comparison("sex", ("missing", "agree", "disagree"))
 NATIONALITY: Final = Comparison("nationality", ("missing", "agree", "disagree"))
 PLACE: Final = Comparison("place_of_birth", ("missing", "agree", "disagree"))
 DOCUMENT: Final = Comparison("document", ("missing", "agree", "disagree"))
-COMPARISONS: Final = (NAME, DOB, SEX, NATIONALITY, PLACE, DOCUMENT)
+ADDRESS: Final = Comparison("address", ("missing", "dice_90", "dice_75", "dice_60", "different"))
+COMPARISONS: Final = (NAME, DOB, SEX, NATIONALITY, PLACE, DOCUMENT, ADDRESS)
 
 FUZZY_THRESHOLDS: Final = (("fuzzy_50", 0.5), ("fuzzy_60", 0.6), ("fuzzy_70", 0.7),
                             ("fuzzy_80", 0.8), ("fuzzy_90", 0.9))
@@ -95,6 +96,11 @@ class EncodedSide:
         self.nat = col("nat")
         self.pob = fixed("pob_keys")
         self.doc = col("doc")
+        addr = table.column("address_bf").combine_chunks()
+        self.address = to_words(addr.buffers()[1].to_pybytes()[addr.offset * name_bytes:
+                                                                (addr.offset + len(addr))
+                                                                * name_bytes], name_bytes)
+        self.address_count = popcounts(self.address)
 
     def content_order(self) -> npt.NDArray[np.intp]:
         """Row order by content (all encoded columns but the salted pseudonym).
@@ -103,6 +109,7 @@ class EncodedSide:
         job salt, so a job gives the same scores however its files were ordered or salted.
         """
         keys = [self.doc, self.nat, self.sex_dob, self.dob_digits, *self.dob_transposed.T,
+                *self.address.T.astype(np.int64),
                 *self.pob.T, *self.dob_alt.T,
                 *self.dob_masks.T, *self.dob.values(), self.dob_defaulted.astype(np.int64),
                 *self.name_keys.T, *self.bloom.T.astype(np.int64)]
@@ -299,6 +306,13 @@ def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
     p[(lp[:, 0] == 0) | (rp[:, 0] == 0)] = 0
     levels[:, 4] = p
     levels[:, 5] = _eq_level(left.doc[li], right.doc[ri])
+    adice = dice_pairs(left.address, right.address, li, ri, left_counts=left.address_count,
+                       right_counts=right.address_count)
+    a = np.full(n, ADDRESS.levels.index("different"), dtype=np.uint8)
+    for label, cut in (("dice_60", 0.6), ("dice_75", 0.75), ("dice_90", 0.9)):
+        a[adice >= cut] = ADDRESS.levels.index(label)
+    a[(left.address_count[li] == 0) | (right.address_count[ri] == 0)] = 0
+    levels[:, 6] = a
     return PairEvidence(levels=levels, name_score=dice, shared_name_keys=shared, name_tf=tf)
 
 

@@ -281,7 +281,7 @@ def fit_em(
     # stage 1: among pairs with the same full date, u of the other comparisons is that of random
     # pairs; EM there gives m of names, sex, nationality, place and document.
     same_date = lv[:, 1] == 1 if len(lv) else np.zeros(0, dtype=bool)
-    others = (0, 2, 3, 4, 5)
+    others = (0, 2, 3, 4, 5, 6)
     if counts[same_date].sum() >= 10:
         lam_t, new_m, _, it = _em(lv[same_date], counts[same_date], others, m, u,
                                   fit_m=others, fit_u=False, max_iter=max_iter, tol=tol)
@@ -298,7 +298,7 @@ def fit_em(
         rcounts = np.fromiter(rare_name_pattern_count.values(), dtype=np.float64)
         rlv = _decode(rcodes)
         if rcounts.sum() >= 10:
-            _lam_n, new_m, _, it = _em(rlv, rcounts, (1, 3, 4, 5), m, u, fit_m=(1, 5),
+            _lam_n, new_m, _, it = _em(rlv, rcounts, (1, 3, 4, 5, 6), m, u, fit_m=(1, 5),
                                       fit_u=False, max_iter=max_iter, tol=tol)
             iterations += it
             m[1] = new_m[1]
