@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--left", type=_positive, default=20_000, help="asylum records")
     p.add_argument("--right", type=_positive, default=2_000, help="reference persons")
+    p.add_argument("--profile", choices=("hard", "typical"), default="hard",
+                   help="corruptions per true pair: hard (default) or typical")
 
     p = sub.add_parser("demo", help="built-in synthetic data, end to end, with a summary")
     p.add_argument("--out-dir", type=Path, default=None,
@@ -131,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--left", type=_positive, default=20_000)
     p.add_argument("--right", type=_positive, default=2_000)
+    p.add_argument("--profile", choices=("hard", "typical"), default="hard",
+                   help="corruptions per true pair in the generated data (default: hard)")
 
     p = sub.add_parser("evaluate", help="precision, recall and F1 of candidates vs truth")
     p.add_argument("candidates", type=Path)
@@ -282,7 +286,7 @@ class _Report:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from linkmatch.synth import main_synth
 
-    paths = main_synth(args.out, args.seed, args.left, args.right)
+    paths = main_synth(args.out, args.seed, args.left, args.right, args.profile)
     for name, path in paths.items():
         log.info("wrote %s → %s", name, path)
     return 0
@@ -327,7 +331,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     out_dir = args.out_dir or Path(tempfile.mkdtemp(prefix="linkmatch-demo-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    data = generate(seed=args.seed, n_left=args.left, n_right=args.right)
+    data = generate(seed=args.seed, n_left=args.left, n_right=args.right, profile=args.profile)
     files = write(data, out_dir)
     t_gen = time.perf_counter() - t0
     key_path = out_dir / "demo.key"

@@ -1969,6 +1969,14 @@ _CORRUPTION_WEIGHTS: Final = {
     "year_off": 1.1, "order_swap": 1.1, "other_script": 1.5, "swapped_date": 2.4,
 }
 _CORRUPTION_COUNT: Final = _Table.of([(0, 0.12), (1, 0.33), (2, 0.33), (3, 0.22)])
+# How many corruptions a true pair carries, per difficulty profile. "hard" (the default) stacks
+# two or three differences on most pairs: a stress test. "typical" is closer to two registrations
+# of one person by different agencies: most pairs differ in at most one respect.
+_CORRUPTION_PROFILES: Final = {
+    "hard": _CORRUPTION_COUNT,
+    "typical": _Table.of([(0, 0.40), (1, 0.35), (2, 0.18), (3, 0.07)]),
+}
+PROFILES: Final = tuple(_CORRUPTION_PROFILES)
 # Probability that a corruption lands on the reference record instead of the asylum record (only
 # when the reference person has a single asylum record, so one label describes every pair).
 _RIGHT_SIDE: Final = {"default_date": 0.4, "year_off": 0.3, "other_script": 0.35,
@@ -2277,7 +2285,7 @@ def _frame(rows: list[dict[str, str]], columns: Sequence[str]) -> pd.DataFrame:
 
 
 def generate(*, seed: int = 0, n_left: int = 20_000, n_right: int = 2_000,
-             match_fraction: float = 0.5) -> SynthData:
+             match_fraction: float = 0.5, profile: str = "hard") -> SynthData:
     """Generate an asylum-like file, a reference list with aliases, and the ground truth.
 
     Args:
@@ -2287,14 +2295,20 @@ def generate(*, seed: int = 0, n_left: int = 20_000, n_right: int = 2_000,
             carry 1–3 alias rows.
         match_fraction: Share of reference persons who also appear in the asylum file (once, or
             as two records of a repeat applicant). Capped by ``n_left``.
+        profile: How many corruptions a true pair carries: "hard" (default: 12/33/33/22 % of
+            pairs with 0/1/2/3) or "typical" (40/35/18/7 %). Everything else is the same.
 
     Returns:
         The frames; see :class:`SynthData`.
 
     Raises:
-        ConfigError: A size is negative or ``match_fraction`` is outside [0, 1].
+        ConfigError: A size is negative, ``match_fraction`` is outside [0, 1] or the profile
+            is unknown.
     """
     problems = []
+    if profile not in _CORRUPTION_PROFILES:
+        problems.append(f"profile must be one of {list(PROFILES)}")
+    corruption_count = _CORRUPTION_PROFILES.get(profile, _CORRUPTION_COUNT)
     if isinstance(n_left, bool) or not isinstance(n_left, int) or n_left < 0:
         problems.append("n_left must be a non-negative integer")
     if isinstance(n_right, bool) or not isinstance(n_right, int) or n_right < 0:
@@ -2340,7 +2354,7 @@ def generate(*, seed: int = 0, n_left: int = 20_000, n_right: int = 2_000,
                            doc=person.doc)
             _show_doc(left, "left", rng)
             labels = ["alias"] if alias_pair else []
-            wanted = max(_CORRUPTION_COUNT.pick(rng), len(labels))
+            wanted = max(corruption_count.pick(rng), len(labels))
             _corrupt(left, truth_row, labels, wanted, records == 1, rng)
             any_native_left = any_native_left or left.native_script
             _pair_doc(left, truth_row, rng)
@@ -2441,7 +2455,8 @@ def write(data: SynthData, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def main_synth(out: Path, seed: int, n_left: int, n_right: int) -> dict[str, Path]:
+def main_synth(out: Path, seed: int, n_left: int, n_right: int,
+               profile: str = "hard") -> dict[str, Path]:
     """Generate and write a data set: the body of ``linkmatch synth --out --seed --left --right``.
 
     Args:
@@ -2449,8 +2464,9 @@ def main_synth(out: Path, seed: int, n_left: int, n_right: int) -> dict[str, Pat
         seed: Generator seed.
         n_left: Number of asylum records.
         n_right: Number of reference persons.
+        profile: Corruption profile (see :func:`generate`).
 
     Returns:
         The written paths, as :func:`write` returns them.
     """
-    return write(generate(seed=seed, n_left=n_left, n_right=n_right), out)
+    return write(generate(seed=seed, n_left=n_left, n_right=n_right, profile=profile), out)

@@ -246,3 +246,18 @@ def test_small_and_degenerate_sizes() -> None:
 def test_invalid_parameters_raise_config_error(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         synth.generate(**kwargs)  # type: ignore[arg-type]
+
+
+def test_typical_profile_has_fewer_compounded_corruptions() -> None:
+    hard = synth.generate(seed=2, n_left=3000, n_right=400)
+    typical = synth.generate(seed=2, n_left=3000, n_right=400, profile="typical")
+
+    def mean_corruptions(data: synth.SynthData) -> float:
+        counts = data.truth["corruption"].map(lambda c: len([x for x in c.split(";") if x]))
+        return float(counts.mean())
+
+    assert mean_corruptions(typical) < mean_corruptions(hard) - 0.5
+    assert synth.generate(seed=2, n_left=300, n_right=40, profile="typical").left.equals(
+        synth.generate(seed=2, n_left=300, n_right=40, profile="typical").left)
+    with pytest.raises(ConfigError):
+        synth.generate(profile="easy")
