@@ -143,8 +143,3 @@ def _encode_once(frame: pd.DataFrame, key: Key, schema: Schema | None, source: s
     write_json({"input": digest, "key": key.fingerprint, "report": encoded.report.to_dict()},
                meta)
     return encoded
-
-
-def as_path(value: PathLike) -> Path:
-    """Path helper for callers."""
-    return Path(value)

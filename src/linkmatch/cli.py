@@ -66,6 +66,16 @@ def _key_arg(p: argparse.ArgumentParser) -> None:
                    help="linkage key file (default: $LINKMATCH_KEY_FILE)")
 
 
+def _match_args(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``match`` and ``link``."""
+    p.add_argument("--threshold", type=_threshold, default=None)
+    p.add_argument("--max-block-pairs", type=_positive, default=None)
+    p.add_argument("--one-to-one", action="store_true",
+                   help="at most one candidate per person on each side (greedy by score)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from OUT.work (same inputs and options)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (public for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -92,12 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("left", type=Path)
     p.add_argument("right", type=Path)
     p.add_argument("--out", type=Path, required=True, help="candidates (.csv or .parquet)")
-    p.add_argument("--threshold", type=_threshold, default=None)
-    p.add_argument("--max-block-pairs", type=_positive, default=None)
-    p.add_argument("--one-to-one", action="store_true",
-                   help="at most one candidate per person on each side (greedy by score)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run from OUT.work (same inputs and options)")
+    _match_args(p)
 
     p = sub.add_parser("reveal", help="holder: map its own pseudonyms back to record ids")
     p.add_argument("candidates", type=Path)
@@ -112,12 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("right", type=Path)
     _key_arg(p)
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--threshold", type=_threshold, default=None)
-    p.add_argument("--max-block-pairs", type=_positive, default=None)
-    p.add_argument("--one-to-one", action="store_true",
-                   help="at most one candidate per person on each side (greedy by score)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run from OUT.work (same inputs and options)")
+    _match_args(p)
 
     p = sub.add_parser("synth", help="generate synthetic asylum-like and reference data")
     p.add_argument("--out", type=Path, required=True, help="output directory")

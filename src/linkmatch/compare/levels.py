@@ -57,6 +57,16 @@ FUZZY_THRESHOLDS: Final = (("fuzzy_50", 0.5), ("fuzzy_60", 0.6), ("fuzzy_70", 0.
 I64 = npt.NDArray[np.int64]
 
 
+def _filter_words(table: object, column: str, num_bytes: int) -> npt.NDArray[np.uint64]:
+    """A fixed-size binary column of Bloom filters as uint64 rows, without a copy per row."""
+    import pyarrow as pa
+
+    assert isinstance(table, pa.Table)
+    raw = table.column(column).combine_chunks()
+    data = raw.buffers()[1].to_pybytes()[raw.offset * num_bytes:(raw.offset + len(raw)) * num_bytes]
+    return to_words(data, num_bytes)
+
+
 class EncodedSide:
     """One encoded file's columns as numpy arrays, ready for pair comparison."""
 
@@ -77,10 +87,7 @@ class EncodedSide:
 
         self.size = table.num_rows
         self.pid = np.asarray(table.column("pid").to_pylist(), dtype=object)
-        raw = table.column("name_bf").combine_chunks()
-        self.bloom = to_words(raw.buffers()[1].to_pybytes()[raw.offset * name_bytes:
-                                                             (raw.offset + len(raw)) * name_bytes],
-                              name_bytes)
+        self.bloom = _filter_words(table, "name_bf", name_bytes)
         self.bloom_count = popcounts(self.bloom)
         self.name_keys = fixed("name_keys")
         self.name_count = (self.name_keys != 0).sum(axis=1)
@@ -96,10 +103,7 @@ class EncodedSide:
         self.nat = col("nat")
         self.pob = fixed("pob_keys")
         self.doc = col("doc")
-        addr = table.column("address_bf").combine_chunks()
-        self.address = to_words(addr.buffers()[1].to_pybytes()[addr.offset * name_bytes:
-                                                                (addr.offset + len(addr))
-                                                                * name_bytes], name_bytes)
+        self.address = _filter_words(table, "address_bf", name_bytes)
         self.address_count = popcounts(self.address)
 
     def content_order(self) -> npt.NDArray[np.intp]:

@@ -304,7 +304,7 @@ def fit_em(
             m[1] = new_m[1]
             m[5] = new_m[5]
     # exact counts for the rare agreement levels, now that m is known (matches removed)
-    n_match = _estimate_matches(lv, counts, m, lam_by_subset)
+    n_match = _estimate_matches(m, lam_by_subset)
     non_match_pairs = max(total_pairs - n_match, 1.0)
     for j, levels in _COUNTED_LEVELS.items():
         for level in levels:
@@ -371,8 +371,7 @@ def _joint_adjustment(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64]
     return adjust
 
 
-def _estimate_matches(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64],
-                      m: list[npt.NDArray[np.float64]],
+def _estimate_matches(m: list[npt.NDArray[np.float64]],
                       lam_by_subset: dict[int, tuple[float, float]]) -> float:
     """Expected number of matching pairs among all pairs, from a training subset.
 
