@@ -175,9 +175,10 @@ def _read_csv(path: Path, label: str) -> pd.DataFrame:
 
 
 def _with_header(frame: pd.DataFrame, header: list[str], label: str) -> pd.DataFrame:
-    dup = sorted({h for h in header if header.count(h) > 1})
+    dup = [i + 1 for i, h in enumerate(header) if header.count(h) > 1]
     if dup:
-        raise InputDataError(f"has duplicated header names {dup}", file=label)
+        # positions, not names: a file without a header row would show its first record here
+        raise InputDataError(f"has duplicated header names (columns {dup})", file=label)
     for req in REQUIRED_COLUMNS:
         if req not in header:
             raise InputDataError(
