@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"linkmatch {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument(
+        "--audit-log", type=Path, default=None,
+        help="append one JSON line per encode/match/reveal/link run (default: "
+             "$LINKMATCH_AUDIT_LOG, else linkmatch-audit.jsonl beside the output)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("keygen", help="write a new random 256-bit linkage key (mode 0600)")
@@ -191,7 +195,32 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     log.info("encoded %d of %d rows (%d persons) in %.1f s → %s (key %s)",
              counts["rows_encoded"], counts["rows_read"], counts["persons"],
              time.perf_counter() - t0, args.out, key.fingerprint)
+    _audit(args, "encode", inputs=[args.input], outputs=[args.out], counts=counts,
+           parameters={"strict": args.strict, "schema": enc.manifest["schema_fingerprint"]},
+           key_fingerprint=key.fingerprint)
     return 0
+
+
+def _audit(args: argparse.Namespace, operation: str, *, inputs: Sequence[Path],
+           outputs: Sequence[Path], counts: dict[str, Any], parameters: dict[str, Any],
+           key_fingerprint: str | None) -> None:
+    """One line in the audit trail: who did what to which files (by digest), never values."""
+    import datetime as dt
+
+    from linkmatch.io import append_audit, file_sha256
+
+    path = args.audit_log or os.environ.get("LINKMATCH_AUDIT_LOG") or \
+        Path(args.out).with_name("linkmatch-audit.jsonl")
+    append_audit(path, {
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "operation": operation,
+        "library_version": __version__,
+        "inputs": [{"file": str(p), "sha256": file_sha256(p)} for p in inputs],
+        "outputs": [{"file": str(p), "sha256": file_sha256(p)} for p in outputs],
+        "counts": counts,
+        "parameters": parameters,
+        "key_fingerprint": key_fingerprint,
+    })
 
 
 def _write_candidates(frame: pd.DataFrame, manifest: dict[str, Any], out: Path) -> None:
@@ -230,6 +259,9 @@ def _cmd_match(args: argparse.Namespace) -> int:
     log.info("compared %d pairs (%.4f %% of all), %d candidates in %.1f s → %s",
              c["pairs_compared"], 100 * (1 - c["reduction_ratio"]), c["candidates"],
              result.manifest["seconds"]["total"], args.out)
+    _audit(args, "match", inputs=[args.left, args.right], outputs=[args.out], counts=c,
+           parameters={"threshold": result.manifest["threshold"], **_match_options(args)},
+           key_fingerprint=result.manifest["key_fingerprint"])
     return 0
 
 
@@ -253,6 +285,9 @@ def _cmd_reveal(args: argparse.Namespace) -> int:
     out = reveal(frame, side=args.side, encoded=args.encoded, records=args.input, key=key)
     write_table(out, args.out)
     log.info("revealed %d %s id(s) → %s", len(out), args.side, args.out)
+    _audit(args, "reveal", inputs=[args.candidates, args.encoded, args.input],
+           outputs=[args.out], counts={"candidates": len(out)}, parameters={"side": args.side},
+           key_fingerprint=key.fingerprint)
     return 0
 
 
@@ -274,6 +309,9 @@ def _cmd_link(args: argparse.Namespace) -> int:
     log.info("linked %d × %d rows: %d pairs compared, %d candidates in %.1f s → %s",
              c["left_rows"], c["right_rows"], c["pairs_compared"], c["candidates"],
              time.perf_counter() - t0, args.out)
+    _audit(args, "link", inputs=[args.left, args.right], outputs=[args.out], counts=c,
+           parameters={"threshold": meta["match"]["threshold"], **_match_options(args)},
+           key_fingerprint=key.fingerprint)
     return 0
 
 

@@ -324,6 +324,32 @@ def content_digest(table: pa.Table) -> str:
     return h.hexdigest()
 
 
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, read in blocks (for the audit trail: which file, not what)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def append_audit(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
+    """Append one JSON line to an audit log (one ``write`` on an ``O_APPEND`` descriptor).
+
+    The record holds operations, file digests, counts, parameters and key fingerprints only:
+    never a personal value or a key.
+    """
+    line = (json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_encoded(table: pa.Table, manifest: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """Write an encoded table with its manifest, atomically."""
     meta = dict(table.schema.metadata or {})

@@ -286,3 +286,29 @@ def test_resume_reuses_finished_chunks(small_data: SynthData, key: Key,
     other = linkmatch.link(small_data.left, small_data.right, key=key, checkpoint=work,
                            chunk_rows=400, threshold=0.9)  # other options: not reused
     assert len(other) < len(first)
+
+
+def test_audit_trail_one_line_per_run_without_values(tmp_path: Path, key_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from linkmatch.io import file_sha256
+
+    log = tmp_path / "audit.jsonl"
+    a, b, left = _encoded_pair(tmp_path, key_path, capsys)  # two encodes, default log location
+    default_log = tmp_path / "linkmatch-audit.jsonl"
+    assert [json.loads(x)["operation"] for x in default_log.read_text().splitlines()] == \
+        ["encode", "encode"]
+    for argv in (
+        ("--audit-log", log, "match", a, b, "--out", tmp_path / "c.csv", "--threshold", "0"),
+        ("--audit-log", log, "reveal", tmp_path / "c.csv", "--side", "left", "--encoded", a,
+         "--input", left, "--key-file", key_path, "--out", tmp_path / "r.csv"),
+        ("--audit-log", log, "link", left, tmp_path / "right.csv", "--key-file", key_path,
+         "--out", tmp_path / "l.csv"),
+    ):
+        code, text = _run(capsys, *argv)
+        assert code == 0, text
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [x["operation"] for x in lines] == ["match", "reveal", "link"]
+    assert lines[0]["outputs"][0]["sha256"] == file_sha256(tmp_path / "c.csv")
+    assert lines[1]["inputs"][2]["sha256"] == file_sha256(left)
+    assert all(x["key_fingerprint"] for x in lines)
+    _assert_no_secrets(log.read_text() + default_log.read_text(), key_path)
