@@ -141,7 +141,8 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
                              target["family_name"], target["full_name"], strict=True):
         letters = sum(len(t.text) for t in name_tokens(g, f, fu) if t.kind == "name")
         lengths[pid_order[pseudonym_hex(key, bytes(16).hex(), rid)]] = letters
-    rho = float(pd.Series(bits).corr(pd.Series(lengths), method="spearman"))
+    # Spearman = Pearson on ranks (pandas' "spearman" would need scipy)
+    rho = float(pd.Series(bits).rank().corr(pd.Series(lengths).rank()))
     return AuditResult(
         records=named,
         token_occurrences=occurrences,
