@@ -131,11 +131,8 @@ def _encode_once(frame: pd.DataFrame, key: Key, schema: Schema | None, source: s
         saved = json.loads(meta.read_text(encoding="utf-8"))
         if saved.get("input") == digest and saved.get("key") == key.fingerprint:
             manifest, table = read_encoded(path)
-            report = ValidationReport(rows_read=int(saved["report"]["rows_read"]),
-                                      rows_rejected=int(saved["report"]["rows_rejected"]))
-            for item in saved["report"]["invalid_values"]:
-                report.counts[(item["column"], item["reason"])] = int(item["count"])
-            return Encoded(table=table, manifest=manifest, report=report)
+            return Encoded(table=table, manifest=manifest,
+                           report=ValidationReport.from_dict(saved["report"]))
     except (OSError, ValueError, KeyError, LinkmatchError):
         pass  # nothing usable kept: encode afresh
     encoded = encode_frame(frame, key, schema=schema, source=source)

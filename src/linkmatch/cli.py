@@ -17,11 +17,14 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from linkmatch._version import __version__
+
+if TYPE_CHECKING:
+    from linkmatch.io import ValidationReport
 from linkmatch.errors import (
     ConfigError,
     EncodingMismatchError,
@@ -169,7 +172,7 @@ def _cmd_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_validation(report: Any, label: str) -> None:
+def _report_validation(report: ValidationReport, label: str) -> None:
     if report.rows_rejected:
         log.warning("%s: %d row(s) rejected", label, report.rows_rejected)
     lines = report.summary_lines()
@@ -293,6 +296,7 @@ def _cmd_reveal(args: argparse.Namespace) -> int:
 
 def _cmd_link(args: argparse.Namespace) -> int:
     from linkmatch.api import link
+    from linkmatch.io import ValidationReport
     from linkmatch.pseudonymise.keys import load_key
 
     key = load_key(args.key_file)
@@ -301,8 +305,8 @@ def _cmd_link(args: argparse.Namespace) -> int:
     out = link(args.left, args.right, key=key, threshold=args.threshold, checkpoint=work,
                **_match_options(args))
     meta = out.attrs.pop("linkmatch")
-    _report_validation(_Report(meta["report_left"]), str(args.left))
-    _report_validation(_Report(meta["report_right"]), str(args.right))
+    _report_validation(ValidationReport.from_dict(meta["report_left"]), str(args.left))
+    _report_validation(ValidationReport.from_dict(meta["report_right"]), str(args.right))
     _write_candidates(out, meta["match"], args.out)
     shutil.rmtree(work, ignore_errors=True)
     c = meta["match"]["counts"]
@@ -313,19 +317,6 @@ def _cmd_link(args: argparse.Namespace) -> int:
            parameters={"threshold": meta["match"]["threshold"], **_match_options(args)},
            key_fingerprint=key.fingerprint)
     return 0
-
-
-class _Report:
-    """Adapter: a validation report from its JSON summary."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.rows_rejected = int(data["rows_rejected"])
-        self._lines = [f"{v['count']} × column {v['column']!r}: {v['reason']}"
-                       for v in data["invalid_values"]]
-        self.total_issues = sum(int(v["count"]) for v in data["invalid_values"])
-
-    def summary_lines(self) -> list[str]:
-        return self._lines
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:

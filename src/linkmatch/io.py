@@ -105,6 +105,14 @@ class ValidationReport:
             ],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationReport:
+        """Rebuild the counts from :meth:`to_dict` (the per-row details are not kept there)."""
+        report = cls(rows_read=int(data["rows_read"]), rows_rejected=int(data["rows_rejected"]))
+        for item in data["invalid_values"]:
+            report.counts[(item["column"], item["reason"])] = int(item["count"])
+        return report
+
     def write_rejects(self, path: Path) -> None:
         """Write the detailed issues (file, row, column, reason) as CSV, atomically."""
         frame = pd.DataFrame(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -253,20 +254,21 @@ def match_encoded(
     # pass 2: scores, candidates above the threshold, one checkpointed part per chunk ---------
     t0 = time.perf_counter()
     parts: list[pd.DataFrame] = []
-    done = {k for k, _, _, _ in cache} if cache is not None else set()
-    chunks = ((k, li, ri) for k, (li, ri) in enumerate(
-        candidate_pairs(index, lkeys, lrows, chunk_rows=chunk_rows, num_left=left.size)))
-    evidence = {k: (li, ri, ev) for k, li, ri, ev in cache} if cache is not None else {}
-    for k, li, ri in chunks:
-        if not len(li):
-            continue
+    # the evidence kept from pass 1 when it fitted in memory, otherwise blocking and comparing
+    # again chunk by chunk (chunk numbers are the same either way)
+    source: Iterable[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64],
+                           PairEvidence | None]]
+    source = cache if cache is not None else (
+        (k, li, ri, None) for k, (li, ri) in enumerate(
+            candidate_pairs(index, lkeys, lrows, chunk_rows=chunk_rows, num_left=left.size))
+        if len(li))
+    for k, li, ri, kept in source:
         part_path = checkpoint / f"part-{k:06d}.parquet" if checkpoint is not None else None
         if part_path is not None and part_path.exists():
             parts.append(pd.read_parquet(part_path))
             continue
-        li_, ri_, ev = evidence[k] if k in done else (
-            li, ri, compare_pairs(left, right, li, ri, frequencies))
-        part = _candidates(left, right, li_, ri_, ev, model, threshold)
+        ev = kept if kept is not None else compare_pairs(left, right, li, ri, frequencies)
+        part = _candidates(left, right, li, ri, ev, model, threshold)
         if part_path is not None:
             write_table(part, part_path)
         parts.append(part)
