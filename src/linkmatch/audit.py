@@ -34,10 +34,10 @@ import pandas as pd
 import pyarrow as pa
 
 from linkmatch.compare.dice import popcounts, to_words
-from linkmatch.encode import encode_frame, pseudonym_hex
+from linkmatch.encode import encode_frame, pseudonyms_hex
 from linkmatch.normalise.names import name_tokens
 from linkmatch.pseudonymise.keys import Key
-from linkmatch.pseudonymise.tokens import TokenHasher
+from linkmatch.pseudonymise.prf import KeyedPRF
 from linkmatch.schema import Schema
 
 __all__ = ["AuditResult", "frequency_alignment", "simulate"]
@@ -112,7 +112,7 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
     guesses = frequency_alignment(encoded.table, background)
 
     # scoring only: the truth of each token, from the key the attacker does not have
-    hasher = TokenHasher(key.derive("token/name"))
+    hasher = KeyedPRF(key.derive("token/name"))
     true_keys = _name_keys(target)
     occurrences = correct = one_to_one = one_to_few = named = 0
     for keys in true_keys:
@@ -122,7 +122,7 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
         named += 1
         all_exact = all_few = True
         for k in kept:
-            cands = guesses.get(hasher.token(k), [])
+            cands = guesses.get(hasher.token_str(k), [])
             occurrences += 1
             if len(cands) == 1 and cands[0] == k:
                 correct += 1
@@ -137,10 +137,11 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
                               schema.name_bits // 8))
     lengths = np.zeros(len(bits))
     pid_order = {p: i for i, p in enumerate(encoded.table.column("pid").to_pylist())}
-    for rid, g, f, fu in zip(target["record_id"], target["given_names"],
-                             target["family_name"], target["full_name"], strict=True):
+    pids = pseudonyms_hex(key, bytes(16).hex(), [str(r) for r in target["record_id"]])
+    for pid, g, f, fu in zip(pids, target["given_names"], target["family_name"],
+                             target["full_name"], strict=True):
         letters = sum(len(t.text) for t in name_tokens(g, f, fu) if t.kind == "name")
-        lengths[pid_order[pseudonym_hex(key, bytes(16).hex(), rid)]] = letters
+        lengths[pid_order[pid]] = letters
     # Spearman = Pearson on ranks (pandas' "spearman" would need scipy)
     rho = float(pd.Series(bits).rank().corr(pd.Series(lengths).rank()))
     return AuditResult(

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -48,7 +50,7 @@ __all__ = [
     "write_table",
 ]
 
-ENCODED_FORMAT: Final = "linkmatch-encoded/1"
+ENCODED_FORMAT: Final = "linkmatch-encoded/2"
 ROW_NUMBERS: Final = "linkmatch_row_numbers"
 """``DataFrame.attrs`` key: the file's data-row number of each kept row (rows may be skipped)."""
 RAGGED_ROWS: Final = "linkmatch_rejected_rows"
@@ -236,16 +238,32 @@ def read_person_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     return out
 
 
+def column_codes(frame: pd.DataFrame, column: str) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """A person-schema column as codes into its distinct values as text ("" for missing).
+
+    Values repeat heavily (names, dates, codes), so work on the distinct values and gather
+    the results by code. Distinct raw values may give equal text (1 and "1"); that is harmless.
+    """
+    if column not in frame.columns:
+        return np.zeros(len(frame), dtype=np.int64), [""]
+    codes, uniques = pd.factorize(frame[column], sort=False, use_na_sentinel=True)
+    # the NA sentinel keeps missing values out of ``uniques``
+    text = [u if type(u) is str else str(u) for u in uniques]
+    codes = codes.astype(np.int64)
+    if (codes < 0).any():
+        codes[codes < 0] = len(text)
+        text.append("")
+    if not text:
+        text = [""]
+    return codes, text
+
+
 def normalise_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """The person-schema columns of ``frame`` as text ("" for missing), in schema order."""
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for col in PERSON_COLUMNS:
-        if col in frame.columns:
-            values = frame[col].tolist()
-            out[col] = ["" if v is None or (isinstance(v, float) and v != v) else str(v)
-                        for v in values]
-        else:
-            out[col] = [""] * len(frame)
+        codes, text = column_codes(frame, col)
+        out[col] = np.asarray(text, dtype=object)[codes] if len(frame) else []
     return out
 
 
@@ -323,10 +341,20 @@ def content_digest(table: pa.Table) -> str:
         elif pa.types.is_list(t):
             h.update(pc.list_value_length(column).to_numpy(zero_copy_only=False).tobytes())
             h.update(pc.list_flatten(column).to_numpy(zero_copy_only=False).tobytes())
-        elif pa.types.is_fixed_size_binary(t) or pa.types.is_string(t):
-            for value in column.to_pylist():
-                data = value.encode() if isinstance(value, str) else value
-                h.update(len(data).to_bytes(4, "big") + data)
+        elif pa.types.is_fixed_size_binary(t):
+            width = t.byte_width
+            raw = column.buffers()[1]
+            if raw is not None:
+                h.update(raw[column.offset * width:(column.offset + len(column)) * width])
+        elif pa.types.is_string(t) or pa.types.is_large_string(t):
+            h.update(pc.binary_length(column).cast(pa.int64()).to_numpy(
+                zero_copy_only=False).tobytes())
+            offsets = np.frombuffer(column.buffers()[1],
+                                    dtype=np.int32 if pa.types.is_string(t) else np.int64)
+            offsets = offsets[column.offset:column.offset + len(column) + 1]
+            data = column.buffers()[2]
+            if data is not None and len(offsets):
+                h.update(data[int(offsets[0]):int(offsets[-1])])
         else:
             h.update(column.to_numpy(zero_copy_only=False).tobytes())
     return h.hexdigest()

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from linkmatch.encode import manifest_mac, pseudonym_hex
+from linkmatch.encode import manifest_mac, pseudonyms_hex
 from linkmatch.errors import EncodingMismatchError, InputDataError
 from linkmatch.pseudonymise.keys import Key
 
@@ -61,11 +61,9 @@ def reveal_frame(
             "verify); use the file as written by `linkmatch encode`"
         )
     salt = str(manifest["job_salt"])
-    lookup: dict[str, str] = {}
-    for rid in dict.fromkeys(records["record_id"].tolist()):
-        text = str(rid).strip()
-        if text:
-            lookup[pseudonym_hex(key, salt, text)] = text
+    record_ids = [t for t in (str(rid).strip()
+                              for rid in dict.fromkeys(records["record_id"].tolist())) if t]
+    lookup = dict(zip(pseudonyms_hex(key, salt, record_ids), record_ids, strict=True))
     pids = candidates[column].astype(str)
     ids = pids.map(lookup)
     missing = ids.isna()
