@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="encoded file (.lmenc)")
     p.add_argument("--strict", action="store_true", help="fail on the first invalid value")
     p.add_argument("--rejects", type=Path, help="write rejected values (file,row,column,reason)")
+    p.add_argument("--chunk-rows", type=_positive, default=200_000,
+                   help="input rows encoded at a time (bounds memory; default 200000)")
 
     p = sub.add_parser("match", help="linkage unit: match two encoded files (no key needed)")
     p.add_argument("left", type=Path)
@@ -183,21 +185,26 @@ def _report_validation(report: ValidationReport, label: str) -> None:
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
-    from linkmatch.api import encode
-    from linkmatch.io import write_encoded
+    from linkmatch.encode import encode_file
+    from linkmatch.progress import Progress
     from linkmatch.pseudonymise.keys import load_key
 
     key = load_key(args.key_file)
     t0 = time.perf_counter()
-    enc = encode(args.input, key, strict=args.strict)
-    write_encoded(enc.table, enc.manifest, args.out)
+    progress = Progress(log, "encode")
+    try:
+        enc = encode_file(args.input, args.out, key, strict=args.strict,
+                          chunk_rows=args.chunk_rows, progress=progress)
+    finally:
+        progress.close()
     _report_validation(enc.report, str(args.input))
     if args.rejects:
         enc.report.write_rejects(args.rejects)
     counts = enc.manifest["counts"]
-    log.info("encoded %d of %d rows (%d persons) in %.1f s → %s (key %s)",
-             counts["rows_encoded"], counts["rows_read"], counts["persons"],
-             time.perf_counter() - t0, args.out, key.fingerprint)
+    seconds = time.perf_counter() - t0
+    log.info("encoded %d of %d rows (%d persons) in %.1f s (%.0f rows/s) → %s (key %s)",
+             counts["rows_encoded"], counts["rows_read"], counts["persons"], seconds,
+             counts["rows_read"] / max(seconds, 1e-9), args.out, key.fingerprint)
     _audit(args, "encode", inputs=[args.input], outputs=[args.out], counts=counts,
            parameters={"strict": args.strict, "schema": enc.manifest["schema_fingerprint"]},
            key_fingerprint=key.fingerprint)

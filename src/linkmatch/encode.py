@@ -51,31 +51,41 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+import os
 import re
 import secrets
+import shutil
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from anyascii import anyascii
 
 from linkmatch._version import __version__
 from linkmatch.errors import InputDataError
 from linkmatch.io import (
     ENCODED_FORMAT,
+    FRACTION_READ,
+    MANIFEST_KEY,
     RAGGED_ROWS,
     ROW_NUMBERS,
+    ContentDigest,
     Issue,
     ValidationReport,
+    atomic_path,
     column_codes,
     content_digest,
+    iter_person_chunks,
 )
 from linkmatch.normalise.dates import BirthDate, DateParseError, alternative_readings, parse_date
 from linkmatch.normalise.names import NameToken, fold, name_tokens, variant_key
@@ -84,7 +94,8 @@ from linkmatch.pseudonymise.keys import Key
 from linkmatch.pseudonymise.prf import KeyedPRF
 from linkmatch.schema import Schema
 
-__all__ = ["Encoded", "encode_frame", "manifest_mac", "pseudonym_hex", "pseudonyms_hex"]
+__all__ = ["EncodeSummary", "Encoded", "encode_file", "encode_frame", "manifest_mac",
+           "pseudonym_hex", "pseudonyms_hex"]
 
 NUM_DATE_MASKS: Final = 8
 MIN_VARIANT_KEY_LENGTH: Final = 4
@@ -609,6 +620,7 @@ def encode_frame(
     strict: bool = False,
     job_salt: bytes | None = None,
     today: dt.date | None = None,
+    _digest: bool = True,
 ) -> Encoded:
     """Encode a person table (the columns of the person schema, as text).
 
@@ -758,7 +770,10 @@ def encode_frame(
     row_order = _pid_order(macs)
     table = table.take(pa.array(row_order, type=pa.int64()))
     persons = len(np.unique(macs, axis=0)) if m else 0
-    return finish(table, key, schema, salt, report, persons, started)
+    digest = content_digest(table) if _digest else ""
+    return Encoded(table=table, manifest=_manifest(key, schema, salt, report, table.num_rows,
+                                                   persons, started, digest),
+                   report=report)
 
 
 ENCODED_COLUMNS: Final = ("pid", "name_bf", "name_keys", *_DOB_COLUMNS[:7], "dob_defaulted",
@@ -823,8 +838,8 @@ def _fixed_list(mat: npt.NDArray[np.int64]) -> pa.FixedSizeListArray:
         pa.array(np.ascontiguousarray(mat, dtype=np.int64).reshape(-1), type=pa.int64()), width)
 
 
-def finish(table: pa.Table, key: Key, schema: Schema, salt: bytes, report: ValidationReport,
-           persons: int, started: float) -> Encoded:
+def _manifest(key: Key, schema: Schema, salt: bytes, report: ValidationReport, rows: int,
+              persons: int, started: float, digest: str) -> dict[str, Any]:
     """The manifest of an encoded table (with its content digest and keyed MAC)."""
     manifest: dict[str, Any] = {
         "format": ENCODED_FORMAT,
@@ -836,16 +851,143 @@ def finish(table: pa.Table, key: Key, schema: Schema, salt: bytes, report: Valid
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "counts": {
             "rows_read": report.rows_read,
-            "rows_encoded": table.num_rows,
+            "rows_encoded": rows,
             "rows_rejected": report.rows_rejected,
             "persons": persons,
             "invalid_values": report.total_issues - report.rows_rejected,
         },
         "seconds": round(time.perf_counter() - started, 3),
-        "content_sha256": content_digest(table),
+        "content_sha256": digest,
     }
     manifest["manifest_mac"] = manifest_mac(key, manifest)
-    return Encoded(table=table, manifest=manifest, report=report)
+    return manifest
+
+
+def finish(table: pa.Table, key: Key, schema: Schema, salt: bytes, report: ValidationReport,
+           persons: int, started: float) -> Encoded:
+    """An :class:`Encoded` of a whole table: manifest with content digest and keyed MAC."""
+    return Encoded(table=table, manifest=_manifest(key, schema, salt, report, table.num_rows,
+                                                   persons, started, content_digest(table)),
+                   report=report)
+
+
+# ------------------------------------------------------------------------------- whole files
+
+DEFAULT_CHUNK_ROWS: Final = 200_000
+"""Input rows encoded at a time by :func:`encode_file` (memory is bounded by a few chunks)."""
+ROW_GROUP_ROWS: Final = 65_536
+"""Rows per Parquet row group of an encoded file: the unit the matcher streams."""
+_BUCKETS: Final = 64
+_BUCKET_BOUNDS: Final = [f"{i * (256 // _BUCKETS):02x}" for i in range(1, _BUCKETS)]
+
+
+@dataclass(frozen=True)
+class EncodeSummary:
+    """What :func:`encode_file` wrote: the manifest (as in the file) and the validation report."""
+
+    manifest: dict[str, Any]
+    report: ValidationReport
+
+
+def encode_file(
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    key: Key,
+    *,
+    schema: Schema | None = None,
+    strict: bool = False,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    job_salt: bytes | None = None,
+    today: dt.date | None = None,
+    progress: Callable[[int, float], None] | None = None,
+) -> EncodeSummary:
+    """Encode a person file (CSV or Parquet) of any size into an encoded file, streaming.
+
+    The input is read ``chunk_rows`` rows at a time and each chunk encoded as by
+    :func:`encode_frame` with the job's one salt. Rows must end up sorted by pseudonym over
+    the whole file (input order may leak, e.g. alphabetical), so each chunk's rows are spread
+    over 64 private bucket files by pseudonym prefix, and the buckets are then sorted and
+    written in order: memory holds a chunk or a bucket (about 1/64 of the file), never the file.
+    The output is written atomically; the buckets are removed whatever happens.
+
+    Args:
+        source: the person file.
+        out: the encoded file to write.
+        key, schema, strict, job_salt, today: as for :func:`encode_frame`.
+        chunk_rows: input rows per chunk.
+        progress: called after each chunk with the number of input rows read so far and the
+            share of the input read (0–1, for an ETA).
+
+    Raises:
+        InputDataError: the input cannot be used, or (``strict``) a value is invalid.
+    """
+    started = time.perf_counter()
+    schema = schema or Schema()
+    salt = job_salt if job_salt is not None else secrets.token_bytes(16)
+    today = today or dt.date.today()
+    label = str(source)
+    report = ValidationReport()
+    target = Path(out)
+    work = target.with_name(f".{target.name}.{secrets.token_hex(6)}.buckets")
+    writers: dict[int, pq.ParquetWriter] = {}
+    rows_read = 0
+    try:
+        work.mkdir(mode=0o700, parents=True)
+        schema_arrow: pa.Schema | None = None
+        for chunk in iter_person_chunks(source, chunk_rows=chunk_rows):
+            enc = encode_frame(chunk, key, schema=schema, source=label, strict=strict,
+                               job_salt=salt, today=today, _digest=False)
+            report.merge(enc.report)
+            rows_read += len(chunk) + len(chunk.attrs.get(RAGGED_ROWS, []))
+            table = enc.table
+            schema_arrow = table.schema
+            pids = np.asarray(table.column("pid").to_pylist(), dtype=object)
+            cuts = [0, *np.searchsorted(pids, _BUCKET_BOUNDS).tolist(), len(pids)]
+            for b in range(_BUCKETS):
+                if cuts[b + 1] > cuts[b]:
+                    if b not in writers:
+                        writers[b] = pq.ParquetWriter(work / f"{b:02d}.parquet", table.schema,
+                                                      compression="lz4")
+                    writers[b].write_table(table.slice(cuts[b], cuts[b + 1] - cuts[b]))
+            if progress is not None:
+                progress(rows_read, float(chunk.attrs.get(FRACTION_READ, 0.0)))
+        for writer in writers.values():
+            writer.close()
+        writers.clear()
+        assert schema_arrow is not None  # iter_person_chunks yields at least one chunk
+        # pass 1 over the buckets: sort each, and digest the file-to-be in order
+        digest = ContentDigest()
+        persons = rows = 0
+        for b in range(_BUCKETS):
+            path = work / f"{b:02d}.parquet"
+            if path.exists():
+                part = pq.read_table(path)
+                part = part.take(pc.sort_indices(part, sort_keys=[("pid", "ascending")]))
+                persons += int(pc.count_distinct(part.column("pid")).as_py())
+                rows += part.num_rows
+                digest.update(part)
+                pq.write_table(part, path, compression="lz4")
+        manifest = _manifest(key, schema, salt, report, rows, persons, started,
+                             digest.hexdigest())
+        # pass 2: the sorted buckets, in order, under the manifest
+        meta = dict(schema_arrow.metadata or {})
+        meta[MANIFEST_KEY] = json.dumps(manifest, sort_keys=True).encode()
+        with atomic_path(target) as tmp, \
+                pq.ParquetWriter(tmp, schema_arrow.with_metadata(meta),
+                                 compression="zstd") as writer:
+            for b in range(_BUCKETS):
+                path = work / f"{b:02d}.parquet"
+                if path.exists():
+                    writer.write_table(pq.read_table(path).replace_schema_metadata(meta),
+                                       row_group_size=ROW_GROUP_ROWS)
+                    path.unlink()
+            if rows == 0:
+                writer.write_table(schema_arrow.with_metadata(meta).empty_table())
+    finally:
+        for writer in writers.values():
+            writer.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return EncodeSummary(manifest=manifest, report=report)
 
 
 def manifest_mac(key: Key, manifest: dict[str, Any]) -> str:
