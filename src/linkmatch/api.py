@@ -23,7 +23,7 @@ from linkmatch.io import (
     write_encoded,
     write_json,
 )
-from linkmatch.match import MatchResult, match_encoded
+from linkmatch.match import MatchResult, match_encoded, match_files
 from linkmatch.pseudonymise.keys import Key
 from linkmatch.reveal import Side, reveal_frame
 from linkmatch.schema import Schema
@@ -60,8 +60,11 @@ def match(left: Encoded | PathLike, right: Encoded | PathLike, *,
     """Match two encodings (in memory or ``.lmenc`` paths); no key needed.
 
     Returns candidates with pseudonymous ids; see :func:`linkmatch.match.match_encoded` for the
-    options.
+    options. Two paths are matched streaming the left file (:func:`linkmatch.match.match_files`,
+    one worker process per core by default).
     """
+    if not isinstance(left, Encoded) and not isinstance(right, Encoded):
+        return match_files(left, right, threshold=threshold, **options)
     lm, lt = _encoded(left)
     rm, rt = _encoded(right)
     return match_encoded(lm, lt, rm, rt, threshold=threshold, **options)

@@ -77,6 +77,10 @@ def _match_args(p: argparse.ArgumentParser) -> None:
                    help="at most one candidate per person on each side (greedy by score)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run from OUT.work (same inputs and options)")
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="processes comparing in parallel (default: one per core)")
+    p.add_argument("--chunk-rows", type=_positive, default=None,
+                   help="left rows compared per batch (bounds memory; default 50000)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -244,6 +248,10 @@ def _match_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {"one_to_one": args.one_to_one}
     if args.max_block_pairs is not None:
         options["max_block_pairs"] = args.max_block_pairs
+    if args.chunk_rows is not None:
+        options["chunk_rows"] = args.chunk_rows
+    if args.workers is not None:
+        options["workers"] = args.workers
     return options
 
 
@@ -259,16 +267,24 @@ def _work_dir(args: argparse.Namespace) -> Path:
 
 def _cmd_match(args: argparse.Namespace) -> int:
     from linkmatch.api import match
+    from linkmatch.progress import PhaseProgress
 
     work = _work_dir(args)
-    result = match(args.left, args.right, threshold=args.threshold, checkpoint=work,
-                   **_match_options(args))
+    progress = PhaseProgress(log)
+    try:
+        result = match(args.left, args.right, threshold=args.threshold, checkpoint=work,
+                       progress=progress, **_match_options(args))
+    finally:
+        progress.close()
     _write_candidates(result.candidates, result.manifest, args.out)
     shutil.rmtree(work, ignore_errors=True)
     c = result.manifest["counts"]
-    log.info("compared %d pairs (%.4f %% of all), %d candidates in %.1f s → %s",
+    secs = result.manifest["seconds"]
+    log.info("compared %d pairs (%.4f %% of all), %d candidates in %.1f s (statistics %.1f, "
+             "compare %.1f, model %.1f, score %.1f; %d workers) → %s",
              c["pairs_compared"], 100 * (1 - c["reduction_ratio"]), c["candidates"],
-             result.manifest["seconds"]["total"], args.out)
+             secs["total"], secs["index"], secs["compare"], secs["model"], secs["score"],
+             result.manifest["workers"], args.out)
     _audit(args, "match", inputs=[args.left, args.right], outputs=[args.out], counts=c,
            parameters={"threshold": result.manifest["threshold"], **_match_options(args)},
            key_fingerprint=result.manifest["key_fingerprint"])

@@ -5,15 +5,34 @@ The linkage unit holds no key. It checks that both files were encoded with the s
 the name filters, fits a Fellegi–Sunter model by EM on the data itself, and returns candidate pairs
 above the threshold only, one row per (left person, right person) with the best score over their
 aliases. It never writes the full similarity table.
+
+How it runs (one engine-free core, see :class:`Job`): the right side (the reference list, the
+smaller file) is *prepared* once in memory — its columns and its blocking keys sorted for lookup.
+The left side (the large file) is streamed in batches of ``chunk_rows`` rows, three times:
+
+0. statistics: which blocking keys it shares with the right side and how often (to skip blocks
+   too big to compare), how often each name key and pair of name keys occurs (frequency-aware
+   evidence), and a content hash per row (the sample of random pairs for u);
+1. comparison patterns of every blocked pair, counted (the data EM fits the model to);
+2. scores of every blocked pair, keeping the candidates above the threshold.
+
+Every batch's result depends only on the batch and on global values fixed before the pass, and
+results are merged in batch order with exact (integer) sums, so the candidates are the same for
+any batch size, any number of worker processes and any engine that drives the same functions.
+Memory holds the right side and a few batches, never the left file.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
+import multiprocessing
+import os
 import time
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -21,13 +40,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from linkmatch._version import __version__
-from linkmatch.compare.blocking import BlockIndex, candidate_pairs, explode
+from linkmatch.compare.blocking import BlockIndex, explode
 from linkmatch.compare.levels import (
     COMPARISONS,
     NAME,
     EncodedSide,
+    KeyCounts,
     NameFrequencies,
     PairEvidence,
     compare_pairs,
@@ -39,10 +60,18 @@ from linkmatch.compare.scoring import (
     fit_em,
     pattern_codes,
 )
-from linkmatch.errors import ConfigError, EncodingMismatchError
-from linkmatch.io import ENCODED_FORMAT, write_json, write_table
+from linkmatch.errors import ConfigError, EncodingMismatchError, InputDataError
+from linkmatch.io import (
+    ENCODED_FORMAT,
+    ContentDigest,
+    read_encoded,
+    read_manifest,
+    write_json,
+    write_table,
+)
 
-__all__ = ["DEFAULT_THRESHOLD", "MatchResult", "assign_one_to_one", "match_encoded"]
+__all__ = ["DEFAULT_THRESHOLD", "Job", "MatchResult", "assign_one_to_one", "match_encoded",
+           "match_files"]
 
 DEFAULT_THRESHOLD: Final = 0.5
 """Posterior probability above which a pair is a candidate: the decision that minimises the
@@ -53,11 +82,16 @@ DEFAULT_CHUNK_ROWS: Final = 50_000
 _RANDOM_PAIRS: Final = 200_000
 _RANDOM_SEED: Final = 20261129
 _CACHE_PAIRS: Final = 20_000_000
+_TF_UNIT: Final = 2.0 ** 32  # fixed point of exact, order-free sums of log2 frequencies
+_F_UNIT: Final = 2.0 ** 40  # fixed point of exact sums of per-person frequencies (≤ 1)
 
 CANDIDATE_COLUMNS: Final = (
     "left_id", "right_id", "score", "name_score", "dob_level", "name_level", "sex",
     "nationality", "place_of_birth", "document", "address",
 )
+
+ProgressFn = Callable[[str, int, int], None]
+"""Progress callback: (phase, batches done, batches in all)."""
 
 
 @dataclass(frozen=True)
@@ -93,37 +127,517 @@ def check_compatible(left: dict[str, Any], right: dict[str, Any]) -> None:
 
 
 # Name levels at which a pair shares (nearly) a whole name: their frequency reference is that of
-# a record's whole name (see _match_reference_log2).
+# a record's whole name (see Job.fit).
 _WHOLE_NAME_LEVELS: Final = (NAME.levels.index("keys_all"), NAME.levels.index("keys_most"))
 
 
-def _match_reference_log2(left: EncodedSide, right: EncodedSide,
-                          frequencies: NameFrequencies) -> float | None:
-    """Reference of the term-frequency adjustment of whole-name levels: log2 E_records[f(name)].
+# ------------------------------------------------------------------------------ left batches
 
-    The adjustment turns the level weight log2(m/u) into the weight of the shared value v,
-    log2(m_v/u_v). A match shares a value in proportion to its frequency f_v, a random
-    non-matching pair in proportion to f_v², so u = Σ f_v² = E_{v~records}[f_v] and
-    log2(m_v/u_v) = log2(m/u) + log2(E_records[f]) - log2(f_v). The reference is the
-    *record*-weighted mean of f, not the mean of log f over the level's pairs: those pairs are
-    mostly non-matches, which over-represent common names (weight f², not f), so that mean gives
-    a common name no penalty at all while it is, in fact, the typical chance coincidence.
-    f_v is estimated as in ``name_tf`` (:class:`NameFrequencies`), for the record's whole name.
+
+class LeftSource:
+    """The left side as numbered batches of rows: slices of a table, or row groups of a file.
+
+    A batch is identified by its number alone, so that a worker process (or a Spark task) can
+    load it without the others.
     """
-    parts = []
-    for side in (left, right):
-        named = side.name_count > 0
-        keys = side.name_keys[named]
-        rec = frequencies.set_log2(keys, keys != 0)
-        # one value per person: alias rows of one person are one draw of a name
-        _, person = np.unique(side.pid[side.name_count > 0], return_inverse=True)
-        person = person.ravel()
-        sums = np.bincount(person, weights=np.exp2(rec))
-        parts.append(np.log2(sums / np.maximum(np.bincount(person), 1)))
-    tf = np.concatenate(parts) if parts else np.zeros(0)
-    if not len(tf):
-        return None
-    return float(np.log2(np.mean(np.exp2(tf))))
+
+    def __init__(self, *, table: pa.Table | None = None, path: Path | None = None,
+                 chunk_rows: int) -> None:
+        self.table = table
+        self.path = path
+        self.spans: list[tuple[int, int, int]] = []  # (row group or -1, start, length)
+        if table is not None:
+            self.rows = table.num_rows
+            self.spans = [(-1, lo, min(chunk_rows, self.rows - lo))
+                          for lo in range(0, self.rows, chunk_rows)]
+        else:
+            assert path is not None
+            meta = pq.ParquetFile(path).metadata
+            self.rows = meta.num_rows
+            for g in range(meta.num_row_groups):
+                n = meta.row_group(g).num_rows
+                self.spans.extend((g, lo, min(chunk_rows, n - lo))
+                                  for lo in range(0, n, chunk_rows))
+        self._cached: tuple[int, pa.Table] | None = None
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def batch(self, k: int) -> pa.Table:
+        """Rows of batch ``k``."""
+        group, start, length = self.spans[k]
+        if self.table is not None:
+            return self.table.slice(start, length)
+        if self._cached is None or self._cached[0] != group:
+            assert self.path is not None
+            table = pq.ParquetFile(self.path).read_row_group(group)
+            self._cached = (group, table.replace_schema_metadata(None))
+        return self._cached[1].slice(start, length)
+
+
+# ---------------------------------------------------------------------------------- results
+
+
+@dataclass
+class _Stats:
+    """Pass 0 result of one batch (merged over batches in order)."""
+
+    rows: int
+    first_pid: str | None
+    last_pid: str | None
+    distinct_pids: int
+    shared_index: npt.NDArray[np.int64]  # indices into the right side's distinct block keys
+    shared_count: npt.NDArray[np.int64]  # left records holding that key
+    names: KeyCounts
+    hashes: npt.NDArray[np.uint64]
+
+
+@dataclass
+class _Patterns:
+    """Pass 1 result of one batch."""
+
+    pairs: int
+    histogram: Counter[int]
+    rare_histogram: Counter[int]
+    tf_sum: dict[int, int]  # fixed point, _TF_UNIT
+    tf_n: dict[int, int]
+    person_f: int  # fixed point sum of completed persons' mean frequency, _F_UNIT
+    persons: int
+    head: tuple[str, int, int] | None  # first / last person's partial (pid, Σf, rows)
+    tail: tuple[str, int, int] | None
+    sample: pa.Table | None
+    kept: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], PairEvidence]] | None = \
+        field(default=None)
+
+
+class Job:
+    """One match job: the prepared right side and the global values of each pass.
+
+    The functions :meth:`stats`, :meth:`patterns` and :meth:`score` take one left batch (an
+    Arrow table) and return a small, picklable result; the local engine runs them in worker
+    processes, another engine (Spark) can run them in its tasks. :meth:`plan` and :meth:`fit`
+    merge the results in batch order.
+    """
+
+    def __init__(self, left_manifest: dict[str, Any], right_manifest: dict[str, Any],
+                 right_table: pa.Table, *, threshold: float, max_block_pairs: int) -> None:
+        check_compatible(left_manifest, right_manifest)
+        self.left_manifest = left_manifest
+        self.right_manifest = right_manifest
+        self.threshold = threshold
+        self.max_block_pairs = max_block_pairs
+        self.name_bytes = int(left_manifest["schema"]["name_bits"]) // 8
+        self.right = EncodedSide(right_table, name_bytes=self.name_bytes)
+        rk, rr = explode(right_table.column("block_keys"))
+        self.right_keys = (rk, rr)
+        self.right_unique = np.unique(rk) if len(rk) else np.zeros(0, dtype=np.int64)
+        self.right_names = NameFrequencies.count(self.right.name_keys)
+        # set by plan() / fit()
+        self.index: BlockIndex | None = None
+        self.frequencies: NameFrequencies | None = None
+        self.rare_log2 = 0.0
+        self.left_rows = 0
+        self.left_persons = 0
+        self.sample_keys: set[tuple[int, int]] = set()
+        self.model: FellegiSunter | None = None
+
+    def side(self, batch: pa.Table) -> EncodedSide:
+        """A left batch's columns as arrays."""
+        return EncodedSide(batch, name_bytes=self.name_bytes)
+
+    # -- pass 0 ----------------------------------------------------------------------------
+    def stats(self, batch: pa.Table) -> _Stats:
+        """Statistics of one left batch (pass 0)."""
+        side = self.side(batch)
+        keys, rows = explode(batch.column("block_keys"))
+        if len(keys):
+            pairs = np.unique(np.stack([keys, rows], axis=1), axis=0)
+            keys = pairs[:, 0]
+        pos = np.searchsorted(self.right_unique, keys)
+        pos = np.clip(pos, 0, max(len(self.right_unique) - 1, 0))
+        hit = self.right_unique[pos] == keys if len(self.right_unique) else \
+            np.zeros(len(keys), dtype=bool)
+        index, count = np.unique(pos[hit], return_counts=True)
+        pids = side.pid
+        if len(pids) and not bool(np.all(pids[1:] >= pids[:-1])):
+            raise InputDataError("the left encoded file is not sorted by pseudonym; use the "
+                                 "file as written by `linkmatch encode`")
+        distinct = int(np.count_nonzero(pids[1:] != pids[:-1]) + 1) if len(pids) else 0
+        return _Stats(rows=side.size, first_pid=str(pids[0]) if len(pids) else None,
+                      last_pid=str(pids[-1]) if len(pids) else None, distinct_pids=distinct,
+                      shared_index=index.astype(np.int64), shared_count=count.astype(np.int64),
+                      names=NameFrequencies.count(side.name_keys), hashes=side.content_hash())
+
+    def plan(self, stats: Sequence[_Stats]) -> None:
+        """Fix the global values of passes 1 and 2 from all batches' statistics, in order."""
+        self.left_rows = sum(s.rows for s in stats)
+        persons = sum(s.distinct_pids for s in stats)
+        for a, b in itertools.pairwise(stats):
+            if a.last_pid is not None and b.first_pid is not None:
+                if b.first_pid < a.last_pid:
+                    raise InputDataError("the left encoded file is not sorted by pseudonym; use "
+                                         "the file as written by `linkmatch encode`")
+                persons -= a.last_pid == b.first_pid
+        self.left_persons = persons
+        left_counts = np.zeros(len(self.right_unique), dtype=np.int64)
+        for s in stats:
+            np.add.at(left_counts, s.shared_index, s.shared_count)
+        self.index = BlockIndex.from_counts(self.right_keys, left_counts,
+                                            max_block_pairs=self.max_block_pairs)
+        names = _merge_counts([s.names for s in stats] + [self.right_names])
+        total = self.left_rows + self.right.size
+        self.frequencies = NameFrequencies.from_counts(total, names)
+        self.rare_log2 = float(np.log2(RARE_NAME_RECORDS / max(total, 1)))
+        # the random-pair sample: the rows with the smallest content hashes
+        hashes = np.concatenate([s.hashes for s in stats]) if stats else \
+            np.zeros(0, dtype=np.uint64)
+        batch_of = np.concatenate([np.full(len(s.hashes), k) for k, s in enumerate(stats)]) \
+            if stats else np.zeros(0, dtype=np.int64)
+        row_of = np.concatenate([np.arange(len(s.hashes)) for s in stats]) if stats else \
+            np.zeros(0, dtype=np.int64)
+        k = min(_RANDOM_PAIRS, len(hashes))
+        chosen = np.argpartition(hashes, k - 1)[:k] if 0 < k < len(hashes) else \
+            np.arange(len(hashes))
+        self.sample_keys = set(zip(batch_of[chosen].tolist(), row_of[chosen].tolist(),
+                                   strict=True))
+
+    # -- pass 1 ----------------------------------------------------------------------------
+    def _pairs(self, side: EncodedSide, batch: pa.Table) -> tuple[npt.NDArray[np.int64],
+                                                                   npt.NDArray[np.int64]]:
+        assert self.index is not None
+        keys, rows = explode(batch.column("block_keys"))
+        return self.index.pairs(keys, rows)
+
+    def patterns(self, batch: pa.Table, number: int, *, keep: bool = False) -> _Patterns:
+        """Comparison patterns of one left batch's blocked pairs (pass 1)."""
+        assert self.frequencies is not None
+        side = self.side(batch)
+        li, ri = self._pairs(side, batch)
+        histogram: Counter[int] = Counter()
+        rare_histogram: Counter[int] = Counter()
+        tf_sum: dict[int, int] = {}
+        tf_n: dict[int, int] = {}
+        kept = None
+        if len(li):
+            ev = compare_pairs(side, self.right, li, ri, self.frequencies)
+            pcodes = pattern_codes(ev.levels)
+            codes, counts = np.unique(pcodes, return_counts=True)
+            histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
+            rare = (ev.levels[:, 0] == NAME.levels.index("keys_all")) & \
+                (ev.name_tf <= self.rare_log2)
+            codes, counts = np.unique(pcodes[rare], return_counts=True)
+            rare_histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
+            for lvl in TF_LEVELS:
+                sel = ev.levels[:, 0] == lvl
+                tf_sum[lvl] = int(np.rint(ev.name_tf[sel] * _TF_UNIT).astype(np.int64).sum())
+                tf_n[lvl] = int(sel.sum())
+            if keep:
+                kept = [(li, ri, ev)]
+        f_total, persons, head, tail = _person_frequencies(side, self.frequencies)
+        sample_rows = [r for b, r in self.sample_keys if b == number]
+        sample = batch.take(pa.array(sorted(sample_rows), type=pa.int64())) \
+            if sample_rows else None
+        return _Patterns(pairs=len(li), histogram=histogram, rare_histogram=rare_histogram,
+                         tf_sum=tf_sum, tf_n=tf_n, person_f=f_total, persons=persons,
+                         head=head, tail=tail, sample=sample, kept=kept)
+
+    def fit(self, results: Sequence[_Patterns]) -> FellegiSunter:
+        """Fit the model from all batches' patterns, in order (EM, random pairs for u)."""
+        assert self.frequencies is not None
+        histogram: Counter[int] = Counter()
+        rare_histogram: Counter[int] = Counter()
+        tf_sum: dict[int, int] = {}
+        tf_n: dict[int, int] = {}
+        for r in results:
+            histogram.update(r.histogram)
+            rare_histogram.update(r.rare_histogram)
+            for lvl, v in r.tf_sum.items():
+                tf_sum[lvl] = tf_sum.get(lvl, 0) + v
+                tf_n[lvl] = tf_n.get(lvl, 0) + r.tf_n[lvl]
+        # random pairs: the left sample against the right side, both in content order
+        samples = [r.sample for r in results if r.sample is not None]
+        rng = np.random.default_rng(_RANDOM_SEED)
+        total_pairs = self.left_rows * self.right.size
+        if samples and self.right.size:
+            sample = self.side(pa.concat_tables(samples))
+            n_random = min(_RANDOM_PAIRS, total_pairs)
+            rl = sample.content_order()[rng.integers(0, sample.size, n_random)]
+            rr = self.right.content_order()[rng.integers(0, self.right.size, n_random)]
+            random_levels = compare_pairs(sample, self.right, rl.astype(np.int64),
+                                          rr.astype(np.int64)).levels
+        else:
+            random_levels = np.zeros((0, len(COMPARISONS)), dtype=np.uint8)
+        if histogram and len(random_levels):
+            model = fit_em(dict(histogram), random_levels, total_pairs=total_pairs,
+                           rare_name_pattern_count=dict(rare_histogram))
+        else:
+            model = fit_em({0: 1}, random_levels if len(random_levels) else
+                           np.zeros((1, len(COMPARISONS)), dtype=np.uint8),
+                           total_pairs=max(total_pairs, 1), max_iter=1)
+        model.tf_mean = {lvl: tf_sum[lvl] / _TF_UNIT / tf_n[lvl] for lvl in tf_sum
+                         if tf_n[lvl]}
+        reference = self._reference_log2(results)
+        if reference is not None:
+            for lvl in _WHOLE_NAME_LEVELS:
+                if lvl in model.tf_mean:
+                    model.tf_mean[lvl] = reference
+        self.model = model
+        return model
+
+    def _reference_log2(self, results: Sequence[_Patterns]) -> float | None:
+        """Reference of the term-frequency adjustment of whole-name levels: log2 E_records[f].
+
+        The adjustment turns the level weight log2(m/u) into the weight of the shared value v,
+        log2(m_v/u_v). A match shares a value in proportion to its frequency f_v, a random
+        non-matching pair in proportion to f_v², so u = Σ f_v² = E_{v~records}[f_v] and
+        log2(m_v/u_v) = log2(m/u) + log2(E_records[f]) - log2(f_v). The reference is the
+        *record*-weighted mean of f (one value per person: alias rows of one person are one
+        draw of a name), not the mean of log f over the level's pairs: those pairs are mostly
+        non-matches, which over-represent common names (weight f², not f).
+        """
+        assert self.frequencies is not None
+        total, persons = 0, 0
+        open_person: tuple[str, int, int] | None = None  # (pid, Σ f fixed point, rows)
+
+        def close(p: tuple[str, int, int] | None) -> None:
+            nonlocal total, persons
+            if p is not None:
+                total += _div_round(p[1], p[2])
+                persons += 1
+
+        for r in results:
+            head = r.head
+            if head is not None:
+                if open_person is not None and open_person[0] == head[0]:
+                    open_person = (head[0], open_person[1] + int(head[1]),
+                                   open_person[2] + head[2])
+                else:
+                    close(open_person)
+                    open_person = (head[0], int(head[1]), head[2])
+            total += r.person_f
+            persons += r.persons
+            if r.tail is not None:
+                close(open_person)
+                open_person = (r.tail[0], int(r.tail[1]), r.tail[2])
+        close(open_person)
+        f_right, n_right, head, tail = _person_frequencies(self.right, self.frequencies)
+        total += f_right + sum(_div_round(int(p[1]), p[2]) for p in (head, tail) if p)
+        persons += n_right + sum(1 for p in (head, tail) if p)
+        if not persons or total <= 0:
+            return None
+        return float(np.log2(total / _F_UNIT / persons))
+
+    # -- pass 2 ----------------------------------------------------------------------------
+    def score(self, batch: pa.Table, kept: PairEvidence | None = None,
+              pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
+              ) -> pd.DataFrame:
+        """Candidates of one left batch above the threshold (pass 2)."""
+        assert self.model is not None
+        assert self.frequencies is not None
+        side = self.side(batch)
+        li, ri = pairs if pairs is not None else self._pairs(side, batch)
+        if not len(li):
+            return _empty_candidates()
+        ev = kept if kept is not None else compare_pairs(side, self.right, li, ri,
+                                                         self.frequencies)
+        return _candidates(side, self.right, li, ri, ev, self.model, self.threshold)
+
+
+def _div_round(numerator: int, denominator: int) -> int:
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def _person_frequencies(side: EncodedSide, frequencies: NameFrequencies) -> tuple[
+        int, int, tuple[str, int, int] | None, tuple[str, int, int] | None]:
+    """Per-person mean frequency of the whole name, as exact fixed-point sums.
+
+    Returns the sum over the persons that start and end inside these rows (all but the first
+    and last), their number, and the first and last person's partial sums (pid, Σ f, rows),
+    which may continue in the neighbouring batch.
+    """
+    named = side.name_count > 0
+    if not named.any():
+        return 0, 0, None, None
+    keys = side.name_keys[named]
+    f = np.rint(np.exp2(frequencies.set_log2(keys, keys != 0)) * _F_UNIT).astype(np.int64)
+    pids = side.pid[named]
+    starts = np.flatnonzero(np.r_[True, pids[1:] != pids[:-1]])
+    sums = np.add.reduceat(f, starts)
+    rows = np.diff(np.r_[starts, len(pids)])
+    head = (str(pids[0]), int(sums[0]), int(rows[0]))
+    if len(starts) == 1:
+        return 0, 0, head, None
+    tail = (str(pids[starts[-1]]), int(sums[-1]), int(rows[-1]))
+    inner = sum(_div_round(int(s), int(n)) for s, n in zip(sums[1:-1].tolist(),
+                                                            rows[1:-1].tolist(), strict=True))
+    return inner, len(starts) - 2, head, tail
+
+
+def _merge_counts(parts: list[KeyCounts]) -> KeyCounts:
+    """Merge many count tables, a few at a time (bounded temporary memory)."""
+    while len(parts) > 1:
+        parts = [NameFrequencies.merge(parts[i:i + 8]) for i in range(0, len(parts), 8)]
+    return parts[0] if parts else NameFrequencies.count(np.zeros((0, 1), dtype=np.int64))
+
+
+# ---------------------------------------------------------------------------- local engine
+
+_WORKER: dict[str, Any] = {}
+
+
+def _run_stats(k: int) -> _Stats:
+    job: Job = _WORKER["job"]
+    return job.stats(_WORKER["source"].batch(k))
+
+
+def _run_patterns(k: int) -> _Patterns:
+    job: Job = _WORKER["job"]
+    return job.patterns(_WORKER["source"].batch(k), k, keep=_WORKER["keep"])
+
+
+def _run_score(k: int) -> tuple[int, pd.DataFrame]:
+    job: Job = _WORKER["job"]
+    part_dir: Path | None = _WORKER["parts"]
+    path = part_dir / f"part-{k:06d}.parquet" if part_dir is not None else None
+    if path is not None and path.exists():
+        return k, pd.read_parquet(path)
+    kept = _WORKER["kept"].get(k) if _WORKER.get("kept") else None
+    part = job.score(_WORKER["source"].batch(k), kept[2] if kept else None,
+                     (kept[0], kept[1]) if kept else None)
+    if path is not None:
+        write_table(part, path)
+    return k, part
+
+
+def _map(fn: Callable[[int], Any], n: int, workers: int, phase: str,
+         progress: ProgressFn | None) -> Iterator[Any]:
+    """``fn`` over batches 0..n-1, results in batch order; in worker processes if asked.
+
+    Workers are forked after the job is in ``_WORKER``: they share its memory (the right side,
+    the plan, the model) copy-on-write and load their own batches, so nothing large is sent.
+    """
+    if progress is not None:
+        progress(phase, 0, n)
+    if workers <= 1 or n <= 1:
+        for k in range(n):
+            yield fn(k)
+            if progress is not None:
+                progress(phase, k + 1, n)
+        return
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(min(workers, n)) as pool:
+        for done, result in enumerate(pool.imap(fn, range(n)), start=1):
+            yield result
+            if progress is not None:
+                progress(phase, done, n)
+
+
+def default_workers() -> int:
+    """Worker processes by default: one per core (forking is only available on POSIX)."""
+    if os.name != "posix":
+        return 1
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else (os.cpu_count() or 1))
+
+
+def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
+         one_to_one: bool, progress: ProgressFn | None,
+         verify: Callable[[], None] | None = None) -> MatchResult:
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    n = len(source)
+    _WORKER.clear()
+    _WORKER.update(job=job, source=source, keep=False, parts=None, kept=None)
+    try:
+        t0 = time.perf_counter()
+        stats = list(_map(_run_stats, n, workers, "statistics", progress))
+        if verify is not None:
+            verify()
+        job.plan(stats)
+        del stats
+        timings["index"] = time.perf_counter() - t0
+        inputs = {
+            "left": job.left_manifest.get("content_sha256"),
+            "right": job.right_manifest.get("content_sha256"),
+            "threshold": job.threshold,
+            "max_block_pairs": job.max_block_pairs,
+            "chunk_rows": [s[2] for s in source.spans[:1]],
+            "batches": n,
+            "library_version": __version__,
+        }
+        resumed = _load_state(checkpoint, inputs)
+        if resumed is not None:
+            job.model, pairs_compared = resumed
+            timings["compare"] = timings["model"] = 0.0
+        else:
+            t0 = time.perf_counter()
+            _WORKER["keep"] = workers <= 1  # evidence kept for pass 2 (single process)
+            results = []
+            kept: dict[int, tuple[Any, Any, PairEvidence]] = {}
+            cached = 0
+            for k, r in enumerate(_map(_run_patterns, n, workers, "compare", progress)):
+                if r.kept and cached + r.pairs <= _CACHE_PAIRS:
+                    kept[k] = r.kept[0]
+                    cached += r.pairs
+                r.kept = None
+                results.append(r)
+            timings["compare"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            pairs_compared = sum(r.pairs for r in results)
+            job.fit(results)
+            del results
+            timings["model"] = time.perf_counter() - t0
+            assert job.model is not None
+            _save_state(checkpoint, inputs, job.model, pairs_compared)
+            _WORKER["kept"] = kept
+        t0 = time.perf_counter()
+        _WORKER["parts"] = checkpoint
+        parts = [part for _, part in _map(_run_score, n, workers, "score", progress)]
+        candidates = _group_persons(parts)
+        if one_to_one:
+            candidates = assign_one_to_one(candidates)
+        timings["score"] = time.perf_counter() - t0
+    finally:
+        _WORKER.clear()
+    timings["total"] = time.perf_counter() - started
+    assert job.model is not None
+    assert job.index is not None
+    total_pairs = job.left_rows * job.right.size
+    manifest = {
+        "operation": "match",
+        "library_version": __version__,
+        "format": ENCODED_FORMAT,
+        "key_fingerprint": job.left_manifest.get("key_fingerprint"),
+        "schema_fingerprint": job.left_manifest.get("schema_fingerprint"),
+        "threshold": job.threshold,
+        "one_to_one": one_to_one,
+        "counts": {
+            "left_rows": job.left_rows,
+            "right_rows": job.right.size,
+            "left_persons": job.left_persons,
+            "right_persons": len(set(job.right.pid.tolist())),
+            "pairs_compared": pairs_compared,
+            "reduction_ratio": 1.0 - pairs_compared / total_pairs if total_pairs else 1.0,
+            "block_keys_shared": job.index.stats.keys_shared,
+            "block_keys_skipped": job.index.stats.keys_skipped,
+            "candidates": len(candidates),
+        },
+        "model": job.model.to_dict(),
+        "workers": workers,
+        "batches": n,
+        "seconds": {k: round(v, 3) for k, v in timings.items()},
+    }
+    return MatchResult(candidates=candidates, manifest=manifest)
+
+
+def _check_options(threshold: float | None, max_block_pairs: int,
+                   chunk_rows: int) -> float:
+    threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
+    if not 0.0 <= threshold <= 1.0 or math.isnan(threshold):
+        raise ConfigError("threshold must be between 0 and 1")
+    if max_block_pairs < 1 or chunk_rows < 1:
+        raise ConfigError("max_block_pairs and chunk_rows must be positive")
+    return threshold
 
 
 def match_encoded(
@@ -137,171 +651,89 @@ def match_encoded(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     one_to_one: bool = False,
     checkpoint: Path | None = None,
+    workers: int = 1,
+    progress: ProgressFn | None = None,
 ) -> MatchResult:
-    """Match two encoded tables; see the module docstring.
+    """Match two encoded tables held in memory; see the module docstring.
 
     Args:
-        left_manifest, left_table, right_manifest, right_table: the two encodings.
+        left_manifest, left_table, right_manifest, right_table: the two encodings (the left
+            one sorted by pseudonym, as encode writes it).
         threshold: minimum score of a candidate (default :data:`DEFAULT_THRESHOLD`); 0 returns
             every compared pair.
         max_block_pairs: blocks with more pairs than this are skipped (counted).
-        chunk_rows: left rows compared per chunk (bounds memory).
+        chunk_rows: left rows compared per batch (bounds memory; results do not depend on it).
         one_to_one: keep at most one candidate per left person and per right person, chosen
             greedily by descending score (for files known to hold each person once).
-        checkpoint: a private directory for resumable runs: the fitted model and each chunk's
+        checkpoint: a private directory for resumable runs: the fitted model and each batch's
             candidates are kept there as they are done, and reused by a later call with the
             same inputs and parameters (so a killed run resumes where it stopped, with
             identical results). The caller removes it after success.
+        workers: processes comparing batches in parallel (results do not depend on it).
+        progress: called with (phase, batches done, batches in all).
 
     Raises:
         EncodingMismatchError: the files cannot be compared.
         ConfigError: invalid parameters.
     """
-    started = time.perf_counter()
-    threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
-    if not 0.0 <= threshold <= 1.0 or threshold != threshold:
-        raise ConfigError("threshold must be between 0 and 1")
-    if max_block_pairs < 1 or chunk_rows < 1:
-        raise ConfigError("max_block_pairs and chunk_rows must be positive")
+    threshold = _check_options(threshold, max_block_pairs, chunk_rows)
     check_compatible(left_manifest, right_manifest)
-    name_bytes = int(left_manifest["schema"]["name_bits"]) // 8
-    left = EncodedSide(left_table, name_bytes=name_bytes)
-    right = EncodedSide(right_table, name_bytes=name_bytes)
-    timings: dict[str, float] = {}
+    job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
+              max_block_pairs=max_block_pairs)
+    source = LeftSource(table=left_table, chunk_rows=chunk_rows)
+    return _run(job, source, checkpoint=checkpoint, workers=workers, one_to_one=one_to_one,
+                progress=progress)
 
-    t0 = time.perf_counter()
-    lkeys, lrows = explode(left_table.column("block_keys"))
-    index = BlockIndex((lkeys, lrows), explode(right_table.column("block_keys")),
-                       max_block_pairs=max_block_pairs)
-    frequencies = NameFrequencies(left, right)
-    rare_log2 = float(np.log2(RARE_NAME_RECORDS / max(left.size + right.size, 1)))
-    timings["index"] = time.perf_counter() - t0
 
-    inputs = {
-        "left": left_manifest.get("content_sha256"),
-        "right": right_manifest.get("content_sha256"),
-        "threshold": threshold,
-        "max_block_pairs": max_block_pairs,
-        "chunk_rows": chunk_rows,
-        "library_version": __version__,
-    }
-    resumed = _load_state(checkpoint, inputs)
-    cache: list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64], PairEvidence]] | None
-    cache = None
-    if resumed is not None:
-        model, pairs_compared = resumed
-        timings["compare"] = timings["model"] = 0.0
-    else:
-        # pass 1: comparison patterns of every blocked pair ------------------------------------
-        t0 = time.perf_counter()
-        histogram: Counter[int] = Counter()
-        rare_histogram: Counter[int] = Counter()
-        tf_sum: dict[int, float] = {}
-        tf_n: dict[int, int] = {}
-        cache = []
-        cached = 0
-        pairs_compared = 0
-        for k, (li, ri) in enumerate(candidate_pairs(index, lkeys, lrows, chunk_rows=chunk_rows,
-                                                     num_left=left.size)):
-            if not len(li):
-                continue
-            ev = compare_pairs(left, right, li, ri, frequencies)
-            pairs_compared += len(li)
-            pcodes = pattern_codes(ev.levels)
-            codes, counts = np.unique(pcodes, return_counts=True)
-            histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
-            rare = (ev.levels[:, 0] == NAME.levels.index("keys_all")) & \
-                (ev.name_tf <= rare_log2)
-            codes, counts = np.unique(pcodes[rare], return_counts=True)
-            rare_histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
-            for lvl in TF_LEVELS:
-                sel = ev.levels[:, 0] == lvl
-                tf_sum[lvl] = tf_sum.get(lvl, 0.0) + float(ev.name_tf[sel].sum())
-                tf_n[lvl] = tf_n.get(lvl, 0) + int(sel.sum())
-            if cache is not None:
-                cached += len(li)
-                if cached <= _CACHE_PAIRS:
-                    cache.append((k, li, ri, ev))
-                else:
-                    cache = None  # too many to keep: pass 2 recomputes them chunk by chunk
-        timings["compare"] = time.perf_counter() - t0
+def match_files(
+    left: str | os.PathLike[str],
+    right: str | os.PathLike[str],
+    *,
+    threshold: float | None = None,
+    max_block_pairs: int = DEFAULT_MAX_BLOCK_PAIRS,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    one_to_one: bool = False,
+    checkpoint: Path | None = None,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+) -> MatchResult:
+    """Match two encoded files, streaming the left one (memory: the right file and a few
+    batches). Same options and results as :func:`match_encoded`; ``workers`` defaults to one
+    process per core.
 
-        # model ----------------------------------------------------------------------------
-        t0 = time.perf_counter()
-        rng = np.random.default_rng(_RANDOM_SEED)
-        n_random = min(_RANDOM_PAIRS, left.size * right.size)
-        rl = left.content_order()[rng.integers(0, left.size, n_random)] if left.size \
-            else np.zeros(0, dtype=np.int64)
-        rr = right.content_order()[rng.integers(0, right.size, n_random)] if right.size \
-            else np.zeros(0, dtype=np.int64)
-        random_levels = compare_pairs(left, right, rl.astype(np.int64),
-                                      rr.astype(np.int64)).levels
-        if histogram:
-            model = fit_em(dict(histogram), random_levels, total_pairs=left.size * right.size,
-                           rare_name_pattern_count=dict(rare_histogram))
-        else:
-            model = fit_em({0: 1}, random_levels, total_pairs=left.size * right.size,
-                           max_iter=1)
-        model.tf_mean = {lvl: tf_sum[lvl] / tf_n[lvl] for lvl in tf_sum if tf_n[lvl]}
-        reference = _match_reference_log2(left, right, frequencies)
-        if reference is not None:
-            for lvl in _WHOLE_NAME_LEVELS:
-                if lvl in model.tf_mean:
-                    model.tf_mean[lvl] = reference
-        timings["model"] = time.perf_counter() - t0
-        _save_state(checkpoint, inputs, model, pairs_compared)
+    The left file's content digest is checked while its statistics are gathered, before any
+    candidate is produced.
 
-    # pass 2: scores, candidates above the threshold, one checkpointed part per chunk ---------
-    t0 = time.perf_counter()
-    parts: list[pd.DataFrame] = []
-    # the evidence kept from pass 1 when it fitted in memory, otherwise blocking and comparing
-    # again chunk by chunk (chunk numbers are the same either way)
-    source: Iterable[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64],
-                           PairEvidence | None]]
-    source = cache if cache is not None else (
-        (k, li, ri, None) for k, (li, ri) in enumerate(
-            candidate_pairs(index, lkeys, lrows, chunk_rows=chunk_rows, num_left=left.size))
-        if len(li))
-    for k, li, ri, kept in source:
-        part_path = checkpoint / f"part-{k:06d}.parquet" if checkpoint is not None else None
-        if part_path is not None and part_path.exists():
-            parts.append(pd.read_parquet(part_path))
-            continue
-        ev = kept if kept is not None else compare_pairs(left, right, li, ri, frequencies)
-        part = _candidates(left, right, li, ri, ev, model, threshold)
-        if part_path is not None:
-            write_table(part, part_path)
-        parts.append(part)
-    candidates = _group_persons(parts)
-    if one_to_one:
-        candidates = assign_one_to_one(candidates)
-    timings["score"] = time.perf_counter() - t0
-    timings["total"] = time.perf_counter() - started
+    Raises:
+        EncodingMismatchError: the files cannot be compared.
+        InputDataError: a file is damaged, changed since encoding, or not an encoded file.
+        ConfigError: invalid parameters.
+    """
+    threshold = _check_options(threshold, max_block_pairs, chunk_rows)
+    left_manifest = read_manifest(left)
+    right_manifest, right_table = read_encoded(right)
+    check_compatible(left_manifest, right_manifest)
+    job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
+              max_block_pairs=max_block_pairs)
+    source = LeftSource(path=Path(left), chunk_rows=chunk_rows)
 
-    total_pairs = left.size * right.size
-    manifest = {
-        "operation": "match",
-        "library_version": __version__,
-        "format": ENCODED_FORMAT,
-        "key_fingerprint": left_manifest.get("key_fingerprint"),
-        "schema_fingerprint": left_manifest.get("schema_fingerprint"),
-        "threshold": threshold,
-        "one_to_one": one_to_one,
-        "counts": {
-            "left_rows": left.size,
-            "right_rows": right.size,
-            "left_persons": len(set(left.pid.tolist())),
-            "right_persons": len(set(right.pid.tolist())),
-            "pairs_compared": pairs_compared,
-            "reduction_ratio": 1.0 - pairs_compared / total_pairs if total_pairs else 1.0,
-            "block_keys_shared": index.stats.keys_shared,
-            "block_keys_skipped": index.stats.keys_skipped,
-            "candidates": len(candidates),
-        },
-        "model": model.to_dict(),
-        "seconds": {k: round(v, 3) for k, v in timings.items()},
-    }
-    return MatchResult(candidates=candidates, manifest=manifest)
+    def verify() -> None:
+        digest = ContentDigest()
+        file = pq.ParquetFile(left)
+        for batch in file.iter_batches(batch_size=65_536):
+            digest.update(batch)
+        if digest.hexdigest() != left_manifest.get("content_sha256"):
+            raise InputDataError(
+                "content does not match its manifest (changed or damaged since it was "
+                "encoded); ask the holder for a fresh copy", file=str(left))
+
+    return _run(job, source, checkpoint=checkpoint,
+                workers=default_workers() if workers is None else workers,
+                one_to_one=one_to_one, progress=progress, verify=verify)
+
+
+def _empty_candidates() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in CANDIDATE_COLUMNS})
 
 
 def _load_state(checkpoint: Path | None,
@@ -371,8 +803,9 @@ def assign_one_to_one(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _group_persons(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """One row per (left person, right person): the best-scoring alias pair; sorted."""
+    parts = [p for p in parts if len(p)]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in CANDIDATE_COLUMNS})
+        return _empty_candidates()
     frame = pd.concat(parts, ignore_index=True)
     frame["score"] = frame["score"].round(6)
     frame = frame.sort_values(["score", "name_score", "left_id", "right_id"],

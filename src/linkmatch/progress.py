@@ -12,7 +12,7 @@ import sys
 import time
 from typing import TextIO
 
-__all__ = ["Progress"]
+__all__ = ["PhaseProgress", "Progress"]
 
 
 def _duration(seconds: float) -> str:
@@ -43,7 +43,7 @@ class Progress:
         self.interval = interval
         self.stream = stream if stream is not None else sys.stderr
         self.started = time.perf_counter()
-        self._last = -interval
+        self._last = self.started  # plain lines: the first after `interval` seconds
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._drawn = False
 
@@ -75,3 +75,30 @@ class Progress:
             self.stream.write("\n")
             self.stream.flush()
             self._drawn = False
+
+
+class PhaseProgress:
+    """Progress of a job in phases of numbered batches: ``(phase, done, total)`` callbacks."""
+
+    def __init__(self, log: logging.Logger, *, interval: float = 10.0,
+                 stream: TextIO | None = None) -> None:
+        self.log = log
+        self.interval = interval
+        self.stream = stream
+        self._current: Progress | None = None
+        self._phase = ""
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != self._phase:
+            self.close()
+            self._phase = phase
+            self._current = Progress(self.log, f"match {phase}", "batches",
+                                     interval=self.interval, stream=self.stream)
+        assert self._current is not None
+        self._current(done, done / total if total else None)
+
+    def close(self) -> None:
+        """End the current phase's status line."""
+        if self._current is not None:
+            self._current.close()
+            self._current = None

@@ -53,23 +53,38 @@ class BlockIndex:
     def __init__(self, left: tuple[IntArray, IntArray], right: tuple[IntArray, IntArray],
                  *, max_block_pairs: int) -> None:
         lk, lr = left
-        rk, rr = right
         if len(lk):
             lk = np.unique(np.stack([lk, lr], axis=1), axis=0)[:, 0]
+        ukeys_r = np.unique(right[0])
+        pos = np.clip(np.searchsorted(ukeys_r, lk), 0, max(len(ukeys_r) - 1, 0))
+        hit = ukeys_r[pos] == lk if len(ukeys_r) else np.zeros(len(lk), dtype=bool)
+        left_counts = np.bincount(pos[hit], minlength=len(ukeys_r)).astype(np.int64)
+        self._build(right, left_counts, max_block_pairs)
+
+    @classmethod
+    def from_counts(cls, right: tuple[IntArray, IntArray], left_counts: IntArray, *,
+                    max_block_pairs: int) -> BlockIndex:
+        """From the right side's keys and, for each of its distinct keys (sorted), the number
+        of left records holding it: what a streamed left file yields batch by batch."""
+        out = cls.__new__(cls)
+        out._build(right, left_counts, max_block_pairs)
+        return out
+
+    def _build(self, right: tuple[IntArray, IntArray], left_counts: IntArray,
+               max_block_pairs: int) -> None:
+        rk, rr = right
         # deduplicate (key, row) so that a repeated key in one record counts once
         r_pairs = np.unique(np.stack([rk, rr], axis=1), axis=0) if len(rk) else \
             np.zeros((0, 2), dtype=np.int64)
         self.right_keys = r_pairs[:, 0].copy()
         self.right_rows = r_pairs[:, 1].copy()
         ukeys_r, counts_r = np.unique(self.right_keys, return_counts=True)
-        ukeys_l, counts_l = np.unique(lk, return_counts=True)
-        shared, il, ir = np.intersect1d(ukeys_l, ukeys_r, assume_unique=True,
-                                        return_indices=True)
-        sizes = counts_l[il].astype(np.int64) * counts_r[ir].astype(np.int64)
+        shared = left_counts > 0
+        sizes = left_counts.astype(np.int64) * counts_r.astype(np.int64)
         big = sizes > max_block_pairs
-        self.skipped_keys = np.sort(shared[big])
+        self.skipped_keys = np.sort(ukeys_r[big])
         self.stats = BlockingStats(
-            keys_shared=len(shared),
+            keys_shared=int(shared.sum()),
             keys_skipped=int(big.sum()),
             pairs_skipped_in_big_blocks=int(sizes[big].sum()),
         )

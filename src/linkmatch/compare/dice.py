@@ -3,13 +3,13 @@
 Primitive. ``dice(a, b) = 2 |a ∧ b| / (|a| + |b|)``; two empty filters have Dice 0 (nothing to
 agree on). Filters are rows of ``uint64`` words (see :mod:`linkmatch.pseudonymise.bloom`).
 
-Two kernels, compiled with numba to machine code that uses the CPU's popcount instruction and
-runs on every core:
+Two kernels, compiled with numba to machine code that uses the CPU's popcount instruction:
 
-* :func:`dice_pairs` — Dice of given pairs (the blocked pairs of a match), gathered by index;
+* :func:`dice_pairs` — Dice of given pairs (the blocked pairs of a match), gathered by index,
+  on one thread (matching parallelises over batches in processes instead);
 * :func:`dice_candidates` — all pairs of two filter sets at or above a threshold, the job of
-  anonlink's candidate generation. The right side is sorted by bit count once, and for each left
-  filter only the right filters whose bit count can reach the threshold are compared:
+  anonlink's candidate generation, on every core. The right side is sorted by bit count once,
+  and for each left filter only the right filters whose bit count can reach the threshold are compared:
   ``dice ≤ 2·min(|a|, |b|) / (|a| + |b|)``, so ``|b|`` must lie in
   ``[|a|·t/(2-t), |a|·(2-t)/t]``.
 
@@ -67,10 +67,12 @@ def _intersection(a: Any, i: int, b: Any, j: int) -> int:
     return inter
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _dice_pairs_kernel(left: Any, right: Any, li: Any, ri: Any, lc: Any, rc: Any,
                        out: Any) -> None:  # pragma: no cover - compiled
-    for p in prange(len(li)):
+    # one thread: matching runs batches in worker processes, which must not inherit a
+    # running thread pool (fork), and the gather is bound by memory more than by popcounts
+    for p in range(len(li)):
         i = li[p]
         j = ri[p]
         total = lc[i] + rc[j]

@@ -106,17 +106,35 @@ class EncodedSide:
         self.address = _filter_words(table, "address_bf", name_bytes)
         self.address_count = popcounts(self.address)
 
+    def content_hash(self) -> npt.NDArray[np.uint64]:
+        """A 64-bit hash of each row's content (all encoded columns but the salted pseudonym).
+
+        Unkeyed and not secret (it mixes tokens that are already keyed): it selects the rows of
+        the random-pair sample independently of the files' row order, batching and job salt.
+        """
+        h = np.zeros(self.size, dtype=np.uint64)
+        for col in self._content_columns():
+            with np.errstate(over="ignore"):
+                h = (h ^ col.astype(np.uint64)) * _MIX_A
+                h ^= h >> np.uint64(29)
+        with np.errstate(over="ignore"):
+            h *= _MIX_B
+            h ^= h >> np.uint64(32)
+        return h
+
+    def _content_columns(self) -> list[I64]:
+        return [self.doc, self.nat, self.sex_dob, self.dob_digits, *self.dob_transposed.T,
+                *self.address.T.astype(np.int64), *self.pob.T, *self.dob_alt.T,
+                *self.dob_masks.T, *self.dob.values(), self.dob_defaulted.astype(np.int64),
+                *self.name_keys.T, *self.bloom.T.astype(np.int64)]
+
     def content_order(self) -> npt.NDArray[np.intp]:
         """Row order by content (all encoded columns but the salted pseudonym).
 
         Random pairs drawn through this order do not depend on the input's row order or on the
         job salt, so a job gives the same scores however its files were ordered or salted.
         """
-        keys = [self.doc, self.nat, self.sex_dob, self.dob_digits, *self.dob_transposed.T,
-                *self.address.T.astype(np.int64),
-                *self.pob.T, *self.dob_alt.T,
-                *self.dob_masks.T, *self.dob.values(), self.dob_defaulted.astype(np.int64),
-                *self.name_keys.T, *self.bloom.T.astype(np.int64)]
+        keys = self._content_columns()
         order: npt.NDArray[np.intp] = np.lexsort(keys[::-1])
         return order
 
@@ -134,6 +152,10 @@ def _pair_code(a: I64, b: I64) -> I64:
     return mixed.view(np.int64)
 
 
+KeyCounts = tuple[I64, I64, I64, I64]
+"""(single keys, their counts, pair codes, their counts), each sorted by value."""
+
+
 class NameFrequencies:
     """How common name keys, and pairs of name keys, are among the records of both files.
 
@@ -147,15 +169,45 @@ class NameFrequencies:
     """
 
     def __init__(self, *sides: EncodedSide) -> None:
-        total = max(sum(side.size for side in sides), 1)
-        keys = np.concatenate([side.name_keys.ravel() for side in sides])
-        keys = keys[keys != 0]
-        self.single_keys, counts = np.unique(keys, return_counts=True)
-        self.single_log2 = np.log2(counts / total)
-        pairs = [self._record_pairs(side.name_keys) for side in sides]
-        codes = np.concatenate(pairs) if pairs else np.zeros(0, dtype=np.int64)
-        self.pair_codes, counts = np.unique(codes, return_counts=True)
-        self.pair_log2 = np.log2(counts / total)
+        counts = [self.count(side.name_keys) for side in sides]
+        self._set(sum(side.size for side in sides), *self.merge(counts))
+
+    @classmethod
+    def from_counts(cls, records: int, counts: KeyCounts) -> NameFrequencies:
+        """From merged :meth:`count` results over ``records`` records (streamed files)."""
+        out = cls.__new__(cls)
+        out._set(records, *counts)
+        return out
+
+    def _set(self, records: int, single_keys: I64, single_counts: I64, pair_codes: I64,
+             pair_counts: I64) -> None:
+        total = max(records, 1)
+        self.single_keys = single_keys
+        self.single_log2 = np.log2(single_counts / total)
+        self.pair_codes = pair_codes
+        self.pair_log2 = np.log2(pair_counts / total)
+
+    @classmethod
+    def count(cls, name_keys: I64) -> KeyCounts:
+        """Counts of the name keys and of the pairs of name keys of some records (sorted)."""
+        keys = name_keys.ravel()
+        single, single_n = np.unique(keys[keys != 0], return_counts=True)
+        pairs, pairs_n = np.unique(cls._record_pairs(name_keys), return_counts=True)
+        return single, single_n.astype(np.int64), pairs, pairs_n.astype(np.int64)
+
+    @staticmethod
+    def merge(parts: list[KeyCounts]) -> KeyCounts:
+        """The sum of several :meth:`count` results."""
+        out = []
+        for values, counts in ((0, 1), (2, 3)):
+            v = np.concatenate([p[values] for p in parts]) if parts else \
+                np.zeros(0, dtype=np.int64)
+            c = np.concatenate([p[counts] for p in parts]) if parts else \
+                np.zeros(0, dtype=np.int64)
+            uniq, inverse = np.unique(v, return_inverse=True)
+            out.extend([uniq, np.bincount(inverse.ravel(), weights=c,
+                                          minlength=len(uniq)).astype(np.int64)])
+        return out[0], out[1], out[2], out[3]
 
     @staticmethod
     def _record_pairs(name_keys: I64) -> I64:
