@@ -9,8 +9,8 @@ Two kernels, compiled with numba to machine code that uses the CPU's popcount in
   on one thread (matching parallelises over batches in processes instead);
 * :func:`dice_candidates` — all pairs of two filter sets at or above a threshold, the job of
   anonlink's candidate generation, on every core. The right side is sorted by bit count once,
-  and for each left filter only the right filters whose bit count can reach the threshold are compared:
-  ``dice ≤ 2·min(|a|, |b|) / (|a| + |b|)``, so ``|b|`` must lie in
+  and for each left filter only the right filters whose bit count can reach the threshold are
+  compared: ``dice ≤ 2·min(|a|, |b|) / (|a| + |b|)``, so ``|b|`` must lie in
   ``[|a|·t/(2-t), |a|·(2-t)/t]``.
 
 Both decide "Dice ≥ t" as ``2·|a∧b| ≥ t·(|a|+|b|)`` in the same float arithmetic, and
