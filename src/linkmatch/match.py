@@ -24,14 +24,13 @@ Memory holds the right side and a few batches, never the left file.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import multiprocessing
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -238,7 +237,7 @@ class Job:
         self.rare_log2 = 0.0
         self.left_rows = 0
         self.left_persons = 0
-        self.sample_keys: set[tuple[int, int]] = set()
+        self.sample_rows: dict[int, list[int]] = {}  # batch -> rows of the random-pair sample
         self.model: FellegiSunter | None = None
 
     def side(self, batch: pa.Table) -> EncodedSide:
@@ -250,7 +249,10 @@ class Job:
         """Statistics of one left batch (pass 0)."""
         side = self.side(batch)
         keys, rows = explode(batch.column("block_keys"))
-        if len(keys):
+        # a record's keys count once: encode writes them sorted and distinct; check, and
+        # deduplicate only a file that is not so
+        same_row = rows[1:] == rows[:-1]
+        if bool(np.any(same_row & (keys[1:] <= keys[:-1]))):
             pairs = np.unique(np.stack([keys, rows], axis=1), axis=0)
             keys = pairs[:, 0]
         pos = np.searchsorted(self.right_unique, keys)
@@ -268,38 +270,49 @@ class Job:
                       shared_index=index.astype(np.int64), shared_count=count.astype(np.int64),
                       names=NameFrequencies.count(side.name_keys), hashes=side.content_hash())
 
-    def plan(self, stats: Sequence[_Stats]) -> None:
-        """Fix the global values of passes 1 and 2 from all batches' statistics, in order."""
-        self.left_rows = sum(s.rows for s in stats)
-        persons = sum(s.distinct_pids for s in stats)
-        for a, b in itertools.pairwise(stats):
-            if a.last_pid is not None and b.first_pid is not None:
-                if b.first_pid < a.last_pid:
+    def plan(self, stats: Iterable[_Stats]) -> None:
+        """Fix the global values of passes 1 and 2 from all batches' statistics, in order.
+
+        ``stats`` may be a stream: each batch's statistics are folded in as they arrive and
+        dropped, so memory does not grow with the number of batches (name counts are merged
+        sixteen batches at a time).
+        """
+        rows = persons = 0
+        last_pid: str | None = None
+        left_counts = np.zeros(len(self.right_unique), dtype=np.int64)
+        names: list[KeyCounts] = [self.right_names]
+        hashes: list[npt.NDArray[np.uint64]] = []
+        for s in stats:
+            rows += s.rows
+            persons += s.distinct_pids
+            if last_pid is not None and s.first_pid is not None:
+                if s.first_pid < last_pid:
                     raise InputDataError("the left encoded file is not sorted by pseudonym; use "
                                          "the file as written by `linkmatch encode`")
-                persons -= a.last_pid == b.first_pid
-        self.left_persons = persons
-        left_counts = np.zeros(len(self.right_unique), dtype=np.int64)
-        for s in stats:
+                persons -= last_pid == s.first_pid
+            last_pid = s.last_pid if s.last_pid is not None else last_pid
             np.add.at(left_counts, s.shared_index, s.shared_count)
+            names.append(s.names)
+            if len(names) > 16:
+                names = [_merge_counts(names)]
+            hashes.append(s.hashes)
+        self.left_rows, self.left_persons = rows, persons
         self.index = BlockIndex.from_counts(self.right_keys, left_counts,
                                             max_block_pairs=self.max_block_pairs)
-        names = _merge_counts([s.names for s in stats] + [self.right_names])
-        total = self.left_rows + self.right.size
-        self.frequencies = NameFrequencies.from_counts(total, names)
+        total = rows + self.right.size
+        self.frequencies = NameFrequencies.from_counts(total, _merge_counts(names))
         self.rare_log2 = float(np.log2(RARE_NAME_RECORDS / max(total, 1)))
         # the random-pair sample: the rows with the smallest content hashes
-        hashes = np.concatenate([s.hashes for s in stats]) if stats else \
-            np.zeros(0, dtype=np.uint64)
-        batch_of = np.concatenate([np.full(len(s.hashes), k) for k, s in enumerate(stats)]) \
-            if stats else np.zeros(0, dtype=np.int64)
-        row_of = np.concatenate([np.arange(len(s.hashes)) for s in stats]) if stats else \
-            np.zeros(0, dtype=np.int64)
-        k = min(_RANDOM_PAIRS, len(hashes))
-        chosen = np.argpartition(hashes, k - 1)[:k] if 0 < k < len(hashes) else \
-            np.arange(len(hashes))
-        self.sample_keys = set(zip(batch_of[chosen].tolist(), row_of[chosen].tolist(),
-                                   strict=True))
+        every = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
+        sizes = np.array([len(h) for h in hashes], dtype=np.int64)
+        k = min(_RANDOM_PAIRS, len(every))
+        chosen = np.sort(np.argpartition(every, k - 1)[:k]) if 0 < k < len(every) else \
+            np.arange(len(every))
+        firsts = np.concatenate([[0], np.cumsum(sizes)])
+        batch_of = np.searchsorted(firsts, chosen, side="right") - 1
+        self.sample_rows = {}
+        for b, r in zip(batch_of.tolist(), (chosen - firsts[batch_of]).tolist(), strict=True):
+            self.sample_rows.setdefault(b, []).append(r)
 
     # -- pass 1 ----------------------------------------------------------------------------
     def _pairs(self, side: EncodedSide, batch: pa.Table) -> tuple[npt.NDArray[np.int64],
@@ -321,12 +334,10 @@ class Job:
         if len(li):
             ev = compare_pairs(side, self.right, li, ri, self.frequencies)
             pcodes = pattern_codes(ev.levels)
-            codes, counts = np.unique(pcodes, return_counts=True)
-            histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
+            histogram.update(_histogram(pcodes))
             rare = (ev.levels[:, 0] == NAME.levels.index("keys_all")) & \
                 (ev.name_tf <= self.rare_log2)
-            codes, counts = np.unique(pcodes[rare], return_counts=True)
-            rare_histogram.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
+            rare_histogram.update(_histogram(pcodes[rare]))
             for lvl in TF_LEVELS:
                 sel = ev.levels[:, 0] == lvl
                 tf_sum[lvl] = int(np.rint(ev.name_tf[sel] * _TF_UNIT).astype(np.int64).sum())
@@ -334,7 +345,7 @@ class Job:
             if keep:
                 kept = [(li, ri, ev)]
         f_total, persons, head, tail = _person_frequencies(side, self.frequencies)
-        sample_rows = [r for b, r in self.sample_keys if b == number]
+        sample_rows = self.sample_rows.get(number, [])
         sample = batch.take(pa.array(sorted(sample_rows), type=pa.int64())) \
             if sample_rows else None
         return _Patterns(pairs=len(li), histogram=histogram, rare_histogram=rare_histogram,
@@ -441,6 +452,15 @@ class Job:
         ev = kept if kept is not None else compare_pairs(side, self.right, li, ri,
                                                          self.frequencies)
         return _candidates(side, self.right, li, ri, ev, self.model, self.threshold)
+
+
+def _histogram(codes: npt.NDArray[np.int64]) -> dict[int, int]:
+    """Counts of pattern codes (a bincount: codes are small mixed-radix numbers)."""
+    if not len(codes):
+        return {}
+    counts = np.bincount(codes)
+    seen = np.flatnonzero(counts)
+    return dict(zip(seen.tolist(), counts[seen].tolist(), strict=True))
 
 
 def _div_round(numerator: int, denominator: int) -> int:
@@ -550,11 +570,9 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
     _WORKER.update(job=job, source=source, keep=False, parts=None, kept=None)
     try:
         t0 = time.perf_counter()
-        stats = list(_map(_run_stats, n, workers, "statistics", progress))
+        job.plan(_map(_run_stats, n, workers, "statistics", progress))
         if verify is not None:
             verify()
-        job.plan(stats)
-        del stats
         timings["index"] = time.perf_counter() - t0
         inputs = {
             "left": job.left_manifest.get("content_sha256"),

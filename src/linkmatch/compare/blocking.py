@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+from numba import njit
 
 __all__ = ["BlockIndex", "BlockingStats", "candidate_pairs", "candidate_pairs_reference"]
 
@@ -94,22 +96,53 @@ class BlockIndex:
         # right_keys is sorted (np.unique sorted by key, then row)
 
     def pairs(self, left_keys: IntArray, left_rows: IntArray) -> tuple[IntArray, IntArray]:
-        """Distinct (left row, right row) pairs sharing a kept key, sorted by (left, right)."""
-        keep = ~np.isin(left_keys, self.skipped_keys)
-        lk, lr = left_keys[keep], left_rows[keep]
-        start = np.searchsorted(self.right_keys, lk, side="left")
-        stop = np.searchsorted(self.right_keys, lk, side="right")
-        n = stop - start
-        total = int(n.sum())
+        """Distinct (left row, right row) pairs sharing a kept key, sorted by (left, right).
+
+        ``left_rows`` must be grouped by row (as :func:`explode` gives them). The blocks are
+        walked in compiled code that drops repeated pairs with a per-right-row stamp instead
+        of sorting all pairs.
+        """
+        if len(self.skipped_keys):
+            pos = np.minimum(np.searchsorted(self.skipped_keys, left_keys),
+                             len(self.skipped_keys) - 1)
+            keep = self.skipped_keys[pos] != left_keys
+            left_keys, left_rows = left_keys[keep], left_rows[keep]
+        start = np.searchsorted(self.right_keys, left_keys, side="left")
+        stop = np.searchsorted(self.right_keys, left_keys, side="right")
+        total = int((stop - start).sum())
         if total == 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
-        li = np.repeat(lr, n)
-        offsets = np.repeat(start - np.cumsum(n) + n, n) + np.arange(total)
-        ri = self.right_rows[offsets]
-        code = np.unique(li * (int(self.right_rows.max(initial=0)) + 1) + ri)
-        width = int(self.right_rows.max(initial=0)) + 1
-        return code // width, code % width
+        num_right = int(self.right_rows.max(initial=0)) + 1
+        return _walk_blocks(np.ascontiguousarray(left_rows, dtype=np.int64),
+                            start.astype(np.int64), stop.astype(np.int64),
+                            np.ascontiguousarray(self.right_rows, dtype=np.int64), num_right,
+                            total)
+
+
+@njit(cache=True, nogil=True)
+def _walk_blocks(rows: Any, start: Any, stop: Any, right_rows: Any, num_right: int,
+                 total: int) -> tuple[Any, Any]:  # pragma: no cover - compiled
+    out_l = np.empty(total, dtype=np.int64)
+    out_r = np.empty(total, dtype=np.int64)
+    stamp = np.full(num_right, -1, dtype=np.int64)
+    m = 0
+    e = 0
+    n = len(rows)
+    while e < n:
+        row = rows[e]
+        first = m
+        while e < n and rows[e] == row:
+            for s in range(start[e], stop[e]):
+                j = right_rows[s]
+                if stamp[j] != row:
+                    stamp[j] = row
+                    out_l[m] = row
+                    out_r[m] = j
+                    m += 1
+            e += 1
+        out_r[first:m].sort()
+    return out_l[:m], out_r[:m]
 
 
 def candidate_pairs(index: BlockIndex, left_keys: IntArray, left_rows: IntArray,
