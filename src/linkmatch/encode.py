@@ -929,7 +929,7 @@ def encode_file(
     report = ValidationReport()
     target = Path(out)
     work = target.with_name(f".{target.name}.{secrets.token_hex(6)}.buckets")
-    writers: dict[int, pq.ParquetWriter] = {}
+    writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
     rows_read = 0
     try:
         work.mkdir(mode=0o700, parents=True)
@@ -946,8 +946,7 @@ def encode_file(
             for b in range(_BUCKETS):
                 if cuts[b + 1] > cuts[b]:
                     if b not in writers:
-                        writers[b] = pq.ParquetWriter(work / f"{b:02d}.parquet", table.schema,
-                                                      compression="lz4")
+                        writers[b] = pa.ipc.new_stream(work / f"{b:02d}.arrow", table.schema)
                     writers[b].write_table(table.slice(cuts[b], cuts[b + 1] - cuts[b]))
             if progress is not None:
                 progress(rows_read, float(chunk.attrs.get(FRACTION_READ, 0.0)))
@@ -959,14 +958,15 @@ def encode_file(
         digest = ContentDigest()
         persons = rows = 0
         for b in range(_BUCKETS):
-            path = work / f"{b:02d}.parquet"
+            path = work / f"{b:02d}.arrow"
             if path.exists():
-                part = pq.read_table(path)
+                part = _read_bucket(path)
                 part = part.take(pc.sort_indices(part, sort_keys=[("pid", "ascending")]))
                 persons += int(pc.count_distinct(part.column("pid")).as_py())
                 rows += part.num_rows
                 digest.update(part)
-                pq.write_table(part, path, compression="lz4")
+                with pa.ipc.new_stream(path, part.schema) as sorted_writer:
+                    sorted_writer.write_table(part)
         manifest = _manifest(key, schema, salt, report, rows, persons, started,
                              digest.hexdigest())
         # pass 2: the sorted buckets, in order, under the manifest
@@ -976,9 +976,9 @@ def encode_file(
                 pq.ParquetWriter(tmp, schema_arrow.with_metadata(meta),
                                  compression="zstd") as writer:
             for b in range(_BUCKETS):
-                path = work / f"{b:02d}.parquet"
+                path = work / f"{b:02d}.arrow"
                 if path.exists():
-                    writer.write_table(pq.read_table(path).replace_schema_metadata(meta),
+                    writer.write_table(_read_bucket(path).replace_schema_metadata(meta),
                                        row_group_size=ROW_GROUP_ROWS)
                     path.unlink()
             if rows == 0:
@@ -988,6 +988,13 @@ def encode_file(
             writer.close()
         shutil.rmtree(work, ignore_errors=True)
     return EncodeSummary(manifest=manifest, report=report)
+
+
+def _read_bucket(path: Path) -> pa.Table:
+    """A private bucket file (Arrow IPC stream: no compression, no parsing), read into memory
+    (not mapped: the file is rewritten in place once sorted)."""
+    with pa.OSFile(str(path), "rb") as source:
+        return pa.ipc.open_stream(source).read_all()
 
 
 def manifest_mac(key: Key, manifest: dict[str, Any]) -> str:

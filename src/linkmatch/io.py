@@ -51,6 +51,35 @@ __all__ = [
 ]
 
 ENCODED_FORMAT: Final = "linkmatch-encoded/2"
+class RowNumbers:
+    """The file row numbers of a frame's rows, kept in ``DataFrame.attrs``: an immutable int64
+    array that copying shares (pandas deep-copies ``attrs`` on every operation, which for a
+    plain list of a chunk's 200,000 numbers cost more than the whole encoding)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, numbers: Any) -> None:
+        self.array = np.asarray(numbers, dtype=np.int64)
+        self.array.flags.writeable = False
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RowNumbers:
+        return self
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> npt.NDArray[Any]:
+        return self.array if dtype is None else self.array.astype(dtype)
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.array.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RowNumbers) and np.array_equal(self.array, other.array)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 ROW_NUMBERS: Final = "linkmatch_row_numbers"
 """``DataFrame.attrs`` key: the file's data-row number of each kept row (rows may be skipped)."""
 RAGGED_ROWS: Final = "linkmatch_rejected_rows"
@@ -221,7 +250,7 @@ def _chunk(rows: list[list[str]], header: list[str], row_numbers: list[int],
            ragged: list[tuple[int, str]], fraction: float) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else \
         pd.DataFrame({h: pd.Series([], dtype=object) for h in header})
-    frame.attrs[ROW_NUMBERS] = list(row_numbers)
+    frame.attrs[ROW_NUMBERS] = RowNumbers(row_numbers)
     frame.attrs[RAGGED_ROWS] = list(ragged)
     frame.attrs[FRACTION_READ] = fraction
     return frame
@@ -258,7 +287,7 @@ def _iter_parquet(path: Path, label: str, chunk_rows: int) -> Iterator[pd.DataFr
     try:
         for batch in file.iter_batches(batch_size=chunk_rows, columns=wanted):
             frame = batch.to_pandas()
-            frame.attrs[ROW_NUMBERS] = list(range(first + 1, first + len(frame) + 1))
+            frame.attrs[ROW_NUMBERS] = RowNumbers(np.arange(first + 1, first + len(frame) + 1))
             frame.attrs[RAGGED_ROWS] = []
             first += len(frame)
             frame.attrs[FRACTION_READ] = first / max(file.metadata.num_rows, 1)
@@ -269,7 +298,7 @@ def _iter_parquet(path: Path, label: str, chunk_rows: int) -> Iterator[pd.DataFr
                              file=label) from None
     if not emitted:
         frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in wanted})
-        frame.attrs[ROW_NUMBERS] = []
+        frame.attrs[ROW_NUMBERS] = RowNumbers([])
         frame.attrs[RAGGED_ROWS] = []
         yield frame
 
