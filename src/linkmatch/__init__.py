@@ -11,7 +11,7 @@ Each data holder **encodes** its records locally under a shared secret key; a li
 
 from linkmatch._version import __version__
 from linkmatch.api import encode, link, match, reveal
-from linkmatch.encode import Encoded
+from linkmatch.encode import Encoded, EncodeSummary, encode_file
 from linkmatch.errors import (
     ConfigError,
     EncodingMismatchError,
@@ -19,12 +19,13 @@ from linkmatch.errors import (
     KeyMaterialError,
     LinkmatchError,
 )
-from linkmatch.match import MatchResult
+from linkmatch.match import MatchResult, match_files
 from linkmatch.pseudonymise.keys import Key, load_key
 from linkmatch.schema import Schema
 
 __all__ = [
     "ConfigError",
+    "EncodeSummary",
     "Encoded",
     "EncodingMismatchError",
     "InputDataError",
@@ -35,8 +36,10 @@ __all__ = [
     "Schema",
     "__version__",
     "encode",
+    "encode_file",
     "link",
     "load_key",
     "match",
+    "match_files",
     "reveal",
 ]

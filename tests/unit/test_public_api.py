@@ -7,9 +7,9 @@ import linkmatch
 
 def test_public_names() -> None:
     assert sorted(linkmatch.__all__) == sorted([
-        "ConfigError", "Encoded", "EncodingMismatchError", "InputDataError", "Key",
-        "KeyMaterialError", "LinkmatchError", "MatchResult", "Schema", "__version__", "encode",
-        "link", "load_key", "match", "reveal",
+        "ConfigError", "EncodeSummary", "Encoded", "EncodingMismatchError", "InputDataError",
+        "Key", "KeyMaterialError", "LinkmatchError", "MatchResult", "Schema", "__version__",
+        "encode", "encode_file", "link", "load_key", "match", "match_files", "reveal",
     ])
     for name in linkmatch.__all__:
         assert hasattr(linkmatch, name), name
