@@ -120,14 +120,42 @@ def generate_data(work: Path, left: int, right: int, seed: int, profile: str) ->
     marker.touch()
 
 
-def run_linkmatch(work: Path, workers: int | None) -> dict[str, Any]:
+def replicate(work: Path, times: int) -> Path:
+    """A copy of the job's left file ``times`` over, record ids suffixed (memory scaling: the
+    same people many times over, as large as wanted, without generating them)."""
+    import csv
+
+    target = work / f"left-x{times}.csv"
+    if target.exists():
+        return target
+    tmp = target.with_suffix(".part")
+    with (work / "left.csv").open(encoding="utf-8", newline="") as src, \
+            tmp.open("w", encoding="utf-8", newline="") as dst:
+        rows = csv.reader(src)
+        out = csv.writer(dst)
+        header = next(rows)
+        out.writerow(header)
+        body = list(rows)
+        rid = header.index("record_id")
+        for k in range(times):
+            for row in body:
+                row = list(row)
+                row[rid] = f"{row[rid]}-r{k}"
+                out.writerow(row)
+    tmp.replace(target)
+    return target
+
+
+def run_linkmatch(work: Path, workers: int | None, left: Path | None = None,
+                  evaluate_truth: bool = True) -> dict[str, Any]:
     from linkmatch.evaluate import evaluate
 
+    left = left or work / "left.csv"
     key = work / "scale.key"
     key.unlink(missing_ok=True)
     steps: list[tuple[str, list[str]]] = [
         ("keygen", ["keygen", "--out", str(key)]),
-        ("encode left", ["encode", str(work / "left.csv"), "--key-file", str(key), "--out",
+        ("encode left", ["encode", str(left), "--key-file", str(key), "--out",
                          str(work / "A.lmenc")]),
         ("encode right", ["encode", str(work / "right.csv"), "--key-file", str(key), "--out",
                           str(work / "B.lmenc")]),
@@ -135,7 +163,7 @@ def run_linkmatch(work: Path, workers: int | None) -> dict[str, Any]:
                    str(work / "cand.parquet"),
                    *(["--workers", str(workers)] if workers else [])]),
         ("reveal left", ["reveal", str(work / "cand.parquet"), "--side", "left", "--encoded",
-                         str(work / "A.lmenc"), "--input", str(work / "left.csv"),
+                         str(work / "A.lmenc"), "--input", str(left),
                          "--key-file", str(key), "--out", str(work / "rev1.parquet")]),
         ("reveal right", ["reveal", str(work / "rev1.parquet"), "--side", "right",
                           "--encoded", str(work / "B.lmenc"), "--input",
@@ -151,9 +179,14 @@ def run_linkmatch(work: Path, workers: int | None) -> dict[str, Any]:
         phase_mib[name] = mib
         peak = max(peak, mib)
     cands = pd.read_parquet(work / "revealed.parquet")
-    ev = evaluate(cands, pd.read_csv(work / "truth.csv", dtype=str))
-    return {"tool": "linkmatch (keyed, CLI, streaming)", "seconds": sum(phases.values()),
-            "peak_mib": peak, "phases": phases, "phase_peak_mib": phase_mib, **ev.to_dict()}
+    figures: dict[str, Any] = {"precision": float("nan"), "recall": float("nan"),
+                               "f1": float("nan")}
+    if evaluate_truth:
+        figures = evaluate(cands, pd.read_csv(work / "truth.csv", dtype=str)).to_dict()
+    rows = sum(1 for _ in left.open(encoding="utf-8")) - 1
+    return {"tool": "linkmatch (keyed, CLI, streaming)", "left_rows": rows,
+            "candidates": len(cands), "seconds": sum(phases.values()),
+            "peak_mib": peak, "phases": phases, "phase_peak_mib": phase_mib, **figures}
 
 
 def run_splink_tool(work: Path) -> dict[str, Any]:
@@ -196,6 +229,9 @@ def main() -> None:
                         help="comma-separated peers to run (splink, clk; '' for none)")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--replicate", type=int, default=1,
+                        help="memory scaling: the left file this many times over (ids "
+                             "suffixed); linkmatch only, no quality figures")
     parser.add_argument("--tool", choices=("splink", "clk"), default=None,
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -206,6 +242,15 @@ def main() -> None:
     generate_data(args.work, args.left, args.right, args.seed, args.profile)
     print(f"data ready in {time.perf_counter() - t0:.0f} s: {args.left:,} × {args.right:,} "
           f"({args.profile}, seed {args.seed})", flush=True)
+    if args.replicate > 1:
+        big = replicate(args.work, args.replicate)
+        result = run_linkmatch(args.work, args.workers, left=big, evaluate_truth=False)
+        print(json.dumps(result))
+        if args.json:
+            args.json.write_text(json.dumps({"right": args.right, "seed": args.seed,
+                                             "replicate": args.replicate, "rows": [result]},
+                                            indent=2))
+        return
     rows = [run_linkmatch(args.work, args.workers)]
     print(json.dumps(rows[-1]), flush=True)
     peers = [p for p in args.peers.split(",") if p]

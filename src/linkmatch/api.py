@@ -10,15 +10,18 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from linkmatch.encode import Encoded, encode_frame
-from linkmatch.errors import LinkmatchError
+from linkmatch.engines import Engine, check_engine, require_spark
+from linkmatch.errors import ConfigError, LinkmatchError
 from linkmatch.io import (
     ValidationReport,
+    iter_person_chunks,
     read_encoded,
+    read_manifest,
     read_person_table,
     write_encoded,
     write_json,
@@ -27,6 +30,9 @@ from linkmatch.match import MatchResult, match_encoded, match_files
 from linkmatch.pseudonymise.keys import Key
 from linkmatch.reveal import Side, reveal_frame
 from linkmatch.schema import Schema
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 __all__ = ["encode", "link", "match", "reveal"]
 
@@ -56,13 +62,31 @@ def encode(data: pd.DataFrame | PathLike, key: Key, *, schema: Schema | None = N
 
 
 def match(left: Encoded | PathLike, right: Encoded | PathLike, *,
-          threshold: float | None = None, **options: Any) -> MatchResult:
+          threshold: float | None = None, engine: Engine = "local",
+          spark: SparkSession | None = None, spark_master: str | None = None,
+          **options: Any) -> MatchResult:
     """Match two encodings (in memory or ``.lmenc`` paths); no key needed.
 
     Returns candidates with pseudonymous ids; see :func:`linkmatch.match.match_encoded` for the
     options. Two paths are matched streaming the left file (:func:`linkmatch.match.match_files`,
     one worker process per core by default).
+
+    ``engine="spark"`` runs the same job on Apache Spark (``pip install 'linkmatch[spark]'``),
+    with the same candidates: on ``spark``, a running ``SparkSession`` (left running), else on
+    a new session on ``spark_master`` (default ``local[2]``); paths may then be cluster URIs.
+    See :mod:`linkmatch.engines.spark` for its options (``partitions``,
+    ``max_broadcast_bytes``).
     """
+    if _engine(engine, spark, spark_master, options) == "spark":
+        from linkmatch.engines import spark as spark_engine
+
+        if not isinstance(left, Encoded) and not isinstance(right, Encoded):
+            return spark_engine.match_files(left, right, threshold=threshold, spark=spark,
+                                            master=spark_master, **options)
+        lm, lt = _encoded(left)
+        rm, rt = _encoded(right)
+        return spark_engine.match_encoded(lm, lt, rm, rt, threshold=threshold, spark=spark,
+                                          master=spark_master, **options)
     if not isinstance(left, Encoded) and not isinstance(right, Encoded):
         return match_files(left, right, threshold=threshold, **options)
     lm, lt = _encoded(left)
@@ -70,17 +94,43 @@ def match(left: Encoded | PathLike, right: Encoded | PathLike, *,
     return match_encoded(lm, lt, rm, rt, threshold=threshold, **options)
 
 
+# -- engines ------------------------------------------------------------------------------------
+def _engine(engine: str, spark: SparkSession | None, spark_master: str | None,
+            options: dict[str, Any]) -> Engine:
+    """Check the engine and its options; for Spark, that PySpark is installed."""
+    chosen = check_engine(engine)
+    if chosen == "local":
+        if spark is not None or spark_master is not None:
+            raise ConfigError("a Spark session or master is given but the engine is 'local'; "
+                              "pass engine='spark' to run on Spark")
+        return chosen
+    if options.get("workers") is not None:
+        raise ConfigError("workers applies to the local engine; Spark's parallelism is its "
+                          "executors' (a master like local[4], or the cluster's settings)")
+    options.pop("workers", None)
+    require_spark()
+    return chosen
+
+
 def reveal(candidates: pd.DataFrame, *, side: Side, encoded: Encoded | PathLike,
            records: pd.DataFrame | PathLike, key: Key) -> pd.DataFrame:
-    """Map this holder's pseudonyms in ``candidates`` back to its record ids."""
-    manifest, _ = _encoded(encoded)
-    frame, _ = _records(records)
-    return reveal_frame(candidates, side=side, manifest=manifest, records=frame, key=key)
+    """Map this holder's pseudonyms in ``candidates`` back to its record ids.
+
+    Paths are streamed: the encoded file's manifest is read from its footer, and the records
+    chunk by chunk, keeping only the candidates' ids, so files of any size fit in memory.
+    """
+    manifest = encoded.manifest if isinstance(encoded, Encoded) else read_manifest(encoded)
+    if isinstance(records, pd.DataFrame):
+        return reveal_frame(candidates, side=side, manifest=manifest, records=records, key=key)
+    return reveal_frame(candidates, side=side, manifest=manifest,
+                        records=iter_person_chunks(records), key=key)
 
 
 def link(left: pd.DataFrame | PathLike, right: pd.DataFrame | PathLike, *, key: Key,
          threshold: float | None = None, schema: Schema | None = None,
-         checkpoint: Path | None = None, **options: Any) -> pd.DataFrame:
+         checkpoint: Path | None = None, engine: Engine = "local",
+         spark: SparkSession | None = None, spark_master: str | None = None,
+         **options: Any) -> pd.DataFrame:
     """Encode, match and reveal both sides in one process.
 
     For a party that may hold both files, and for tests, the demo and benchmarks. Returns the
@@ -91,14 +141,28 @@ def link(left: pd.DataFrame | PathLike, right: pd.DataFrame | PathLike, *, key: 
     candidates are kept there as they are done; a later call with the same inputs reuses them,
     so a killed run resumes with identical results. The caller removes the directory after
     success.
+
+    ``engine="spark"`` (with ``spark`` or ``spark_master``, as for :func:`match`) matches on
+    Spark; encoding, which needs the key, and revealing stay in this process: the key never
+    reaches the cluster.
     """
+    chosen = _engine(engine, spark, spark_master, options)
     left_frame, left_source = _records(left)
     right_frame, right_source = _records(right)
     enc_left = _encode_once(left_frame, key, schema, left_source, checkpoint, "left")
     enc_right = _encode_once(right_frame, key, schema, right_source, checkpoint, "right")
-    result = match_encoded(enc_left.manifest, enc_left.table, enc_right.manifest,
-                           enc_right.table, threshold=threshold,
-                           checkpoint=checkpoint / "match" if checkpoint else None, **options)
+    match_checkpoint = checkpoint / "match" if checkpoint else None
+    if chosen == "spark":
+        from linkmatch.engines import spark as spark_engine
+
+        result = spark_engine.match_encoded(
+            enc_left.manifest, enc_left.table, enc_right.manifest, enc_right.table,
+            threshold=threshold, checkpoint=match_checkpoint, spark=spark,
+            master=spark_master, **options)
+    else:
+        result = match_encoded(enc_left.manifest, enc_left.table, enc_right.manifest,
+                               enc_right.table, threshold=threshold,
+                               checkpoint=match_checkpoint, **options)
     out = reveal_frame(result.candidates, side="left", manifest=enc_left.manifest,
                        records=left_frame, key=key)
     out = reveal_frame(out, side="right", manifest=enc_right.manifest, records=right_frame,

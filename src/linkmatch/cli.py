@@ -81,6 +81,13 @@ def _match_args(p: argparse.ArgumentParser) -> None:
                    help="processes comparing in parallel (default: one per core)")
     p.add_argument("--chunk-rows", type=_positive, default=None,
                    help="left rows compared per batch (bounds memory; default 50000)")
+    # Spark engine (linkmatch.engines.spark)
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="where the comparisons run: this machine (default) or Apache Spark "
+                        "(pip install 'linkmatch[spark]'); the candidates are the same")
+    p.add_argument("--spark-master", default=None, metavar="URL",
+                   help="Spark master for --engine spark (default local[2]; e.g. yarn, "
+                        "k8s://https://HOST:443); other settings from spark-defaults.conf")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -252,6 +259,13 @@ def _match_options(args: argparse.Namespace) -> dict[str, Any]:
         options["chunk_rows"] = args.chunk_rows
     if args.workers is not None:
         options["workers"] = args.workers
+    # Spark engine (linkmatch.engines.spark)
+    if args.engine != "local":
+        options["engine"] = args.engine
+        if args.spark_master is not None:
+            options["spark_master"] = args.spark_master
+    elif args.spark_master is not None:
+        raise ConfigError("--spark-master needs --engine spark")
     return options
 
 

@@ -8,6 +8,7 @@ other side's pseudonyms stay as they are.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import pandas as pd
@@ -26,7 +27,7 @@ def reveal_frame(
     *,
     side: Side,
     manifest: dict[str, Any],
-    records: pd.DataFrame,
+    records: pd.DataFrame | Iterable[pd.DataFrame],
     key: Key,
     source: str = "<candidates>",
 ) -> pd.DataFrame:
@@ -36,7 +37,9 @@ def reveal_frame(
         candidates: the linkage unit's candidates (pseudonymous ids).
         side: which side this holder is.
         manifest: the manifest of the holder's own encoded file (for the job salt).
-        records: the holder's input file (``record_id`` column).
+        records: the holder's input (``record_id`` column), as one frame or as a stream of
+            chunks (:func:`linkmatch.io.iter_person_chunks`): only the ids of candidates are
+            kept, so a file of any size is revealed in bounded memory.
         key: the linkage key.
         source: name of the candidates file, for messages.
 
@@ -61,10 +64,15 @@ def reveal_frame(
             "verify); use the file as written by `linkmatch encode`"
         )
     salt = str(manifest["job_salt"])
-    record_ids = [t for t in (str(rid).strip()
-                              for rid in dict.fromkeys(records["record_id"].tolist())) if t]
-    lookup = dict(zip(pseudonyms_hex(key, salt, record_ids), record_ids, strict=True))
     pids = candidates[column].astype(str)
+    wanted = set(pids.tolist())
+    lookup: dict[str, str] = {}
+    for chunk in ([records] if isinstance(records, pd.DataFrame) else records):
+        record_ids = [t for t in (str(rid).strip()
+                                  for rid in dict.fromkeys(chunk["record_id"].tolist())) if t]
+        for pid, rid in zip(pseudonyms_hex(key, salt, record_ids), record_ids, strict=True):
+            if pid in wanted:
+                lookup[pid] = rid
     ids = pids.map(lookup)
     missing = ids.isna()
     if missing.any():
