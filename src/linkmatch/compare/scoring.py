@@ -190,10 +190,10 @@ _NAME_AGREE: Final = (NAME.levels.index("keys_all"), NAME.levels.index("keys_mos
 def _em(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64], fields: tuple[int, ...],
         m: list[npt.NDArray[np.float64]], u: list[npt.NDArray[np.float64]], *,
         fit_m: tuple[int, ...], fit_u: bool, max_iter: int,
-        tol: float) -> tuple[float, dict[int, npt.NDArray[np.float64]],
-                             dict[int, npt.NDArray[np.float64]], int]:
+        tol: float, lam0: float = 0.5) -> tuple[float, dict[int, npt.NDArray[np.float64]],
+                                                dict[int, npt.NDArray[np.float64]], int]:
     """EM over pattern counts on ``fields``; re-estimates m of ``fit_m`` (and u if ``fit_u``)."""
-    lam = 0.5
+    lam = lam0
     cur_m = {j: m[j].copy() for j in fields}
     cur_u = {j: u[j].copy() for j in fields}
     it = 0
@@ -228,6 +228,49 @@ def _em(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64], fields: tupl
         if delta < tol:
             break
     return lam, cur_m, cur_u, it
+
+
+def _log_likelihood(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64],
+                    fields: tuple[int, ...], lam: float, m: dict[int, npt.NDArray[np.float64]],
+                    u: dict[int, npt.NDArray[np.float64]]) -> float:
+    """Log-likelihood of the pattern counts under the two-class mixture."""
+    log_m = np.zeros(len(lv))
+    log_u = np.zeros(len(lv))
+    for j in fields:
+        log_m += np.log(np.maximum(m[j][lv[:, j]], 1e-300))
+        log_u += np.log(np.maximum(u[j][lv[:, j]], 1e-300))
+    mix = np.logaddexp(np.log(lam) + log_m, np.log1p(-lam) + log_u)
+    return float((counts * mix).sum())
+
+
+def _em_best(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64],
+             fields: tuple[int, ...], m: list[npt.NDArray[np.float64]],
+             u: list[npt.NDArray[np.float64]], *, fit_m: tuple[int, ...], max_iter: int,
+             tol: float, strong: npt.NDArray[np.bool_]) -> tuple[
+                 float, dict[int, npt.NDArray[np.float64]], int]:
+    """EM from two starting points, keeping the fit of higher likelihood.
+
+    The usual start (half the pairs are matches) finds the right fit when matches are a fair
+    share of the pairs. In a large job they are not: among millions of pairs that share a birth
+    date, a few thousand are the same person, and from that start EM can settle on "match" =
+    "same sex and nationality", a fit in which names carry no evidence. The second start puts
+    the share of matches at that of pairs whose names strongly agree (``strong``), near the
+    truth; the likelihood decides between the two.
+    """
+    total = max(float(counts.sum()), 1e-12)
+    share = float(np.clip(counts[strong].sum() / total, 1e-5, 0.5))
+    best: tuple[float, float, dict[int, npt.NDArray[np.float64]], int] | None = None
+    iterations = 0
+    for lam0 in dict.fromkeys((0.5, share)):
+        lam, new_m, _, it = _em(lv, counts, fields, m, u, fit_m=fit_m, fit_u=False,
+                                max_iter=max_iter, tol=tol, lam0=lam0)
+        iterations += it
+        cur_m = {j: (new_m[j] if j in new_m else m[j]) for j in fields}
+        ll = _log_likelihood(lv, counts, fields, lam, cur_m, {j: u[j] for j in fields})
+        if best is None or ll > best[0] + 1e-9 * abs(ll):
+            best = (ll, lam, new_m, it)
+    assert best is not None
+    return best[1], best[2], iterations
 
 
 def fit_em(
@@ -268,6 +311,9 @@ def fit_em(
     for j, comp in enumerate(COMPARISONS):
         hist = np.bincount(random_levels[:, j], minlength=len(comp.levels)).astype(np.float64)
         u.append(_normalise(hist + _PSEUDO / n_random * 10))
+    # non-matches that share no name have the nationality and place of random pairs: stage 1
+    # (pairs sharing a birth date, nearly all of them sharing no name in a large job) uses these
+    u_random = [x.copy() for x in u]
     if len(lv):
         agree = np.isin(lv[:, 0], _NAME_AGREE)
         if counts[agree].sum() >= 100:
@@ -283,8 +329,10 @@ def fit_em(
     same_date = lv[:, 1] == 1 if len(lv) else np.zeros(0, dtype=bool)
     others = (0, 2, 3, 4, 5, 6)
     if counts[same_date].sum() >= 10:
-        lam_t, new_m, _, it = _em(lv[same_date], counts[same_date], others, m, u,
-                                  fit_m=others, fit_u=False, max_iter=max_iter, tol=tol)
+        sub = lv[same_date]
+        lam_t, new_m, it = _em_best(sub, counts[same_date], others, m, u_random, fit_m=others,
+                                    max_iter=max_iter, tol=tol,
+                                    strong=np.isin(sub[:, 0], _NAME_AGREE))
         iterations += it
         for j, mj in new_m.items():
             m[j] = mj

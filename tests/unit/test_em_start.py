@@ -1,0 +1,44 @@
+"""EM finds the matches among many same-date non-matches (a large job's training subset)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from linkmatch.compare.levels import COMPARISONS, DOB, NAME, NATIONALITY, SEX
+from linkmatch.compare.scoring import fit_em, pattern_codes
+
+
+def _levels(rng: np.random.Generator, n: int, *, name: list[float], dob: int | None,
+            sex: list[float], nat: list[float]) -> np.ndarray:
+    out = np.zeros((n, len(COMPARISONS)), dtype=np.uint8)
+    out[:, 0] = rng.choice(len(NAME.levels), size=n, p=name)
+    out[:, 1] = dob if dob is not None else rng.choice([7, 8, 9], size=n, p=[0.05, 0.05, 0.9])
+    out[:, 2] = rng.choice(len(SEX.levels), size=n, p=sex)
+    out[:, 3] = rng.choice(len(NATIONALITY.levels), size=n, p=nat)
+    return out
+
+
+def test_same_date_matches_found_when_they_are_few() -> None:
+    rng = np.random.default_rng(3)
+    # names of non-matches: mostly different, some weak agreement (fuzzy 50-70, one key)
+    random_name = [0, 0.0, 0.0, 0.0, 0.0, 0.01, 0.03, 0.05, 0.04, 0.87]
+    match_name = [0, 0.75, 0.10, 0.03, 0.03, 0.03, 0.02, 0.02, 0.01, 0.01]
+    random = _levels(rng, 200_000, name=random_name, dob=None, sex=[1.0, 0, 0],
+                     nat=[0.1, 0.35, 0.55])
+    exact = DOB.levels.index("exact")
+    # blocked pairs sharing a birth date: 300,000 non-matches (same sex half the time), 1,500
+    # matches; pairs sharing all name keys are also blocked outside the subset
+    non = _levels(rng, 300_000, name=random_name, dob=exact, sex=[0.1, 0.45, 0.45],
+                  nat=[0.1, 0.35, 0.55])
+    matches = _levels(rng, 1_500, name=match_name, dob=exact, sex=[0.05, 0.94, 0.01],
+                      nat=[0.05, 0.9, 0.05])
+    codes, counts = np.unique(pattern_codes(np.vstack([non, matches])), return_counts=True)
+    model = fit_em(dict(zip(codes.tolist(), counts.tolist(), strict=True)), random,
+                   total_pairs=10**10)
+    m_name = model.m[0]
+    assert m_name[NAME.levels.index("keys_all")] > 0.5
+    assert m_name[NAME.levels.index("different")] < 0.3  # not u (0.87): names carry evidence
+    # matches in the subset: near the 1,500 planted, not the 300,000 pairs (the prior then
+    # scales them by the share of matches whose dates agree exactly, m(exact))
+    found = model.lambda_ * 10**10 * model.m[1][DOB.levels.index("exact")]
+    assert 1_000 < found < 3_000
