@@ -19,7 +19,7 @@ Run (the small job of docs/scale-out.md, about a minute and a half on 2 cores)::
 
     .venv/bin/python benchmarks/spark_scale.py --left 100000 --right 5000
 
-The maintainers' row (not run in development sessions: about 15 minutes on 2 cores)::
+The large row of docs/scale-out.md (about 4 minutes on 2 cores, data generation included)::
 
     .venv/bin/python benchmarks/spark_scale.py --left 1000000 --right 50000
 """

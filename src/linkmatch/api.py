@@ -9,16 +9,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from linkmatch.encode import Encoded, encode_frame
+from linkmatch.encode import Encoded, EncodeSummary, encode_file, encode_frame
 from linkmatch.engines import Engine, check_engine, require_spark
 from linkmatch.errors import ConfigError, LinkmatchError
 from linkmatch.io import (
     ValidationReport,
+    file_sha256,
     iter_person_chunks,
     read_encoded,
     read_manifest,
@@ -137,6 +140,11 @@ def link(left: pd.DataFrame | PathLike, right: pd.DataFrame | PathLike, *, key: 
     candidates with the holders' own ``record_id`` s, sorted by descending score; the run's
     manifest and validation reports are in ``result.attrs["linkmatch"]``.
 
+    Two paths are linked streaming, in memory that does not grow with the files: each is
+    encoded chunk by chunk into the checkpoint directory (or a private temporary one), the
+    encodings are matched streaming the left one, and each side is revealed from its file read
+    chunk by chunk. DataFrames are linked in memory.
+
     With ``checkpoint`` (a private directory), the encodings, the fitted model and each chunk's
     candidates are kept there as they are done; a later call with the same inputs reuses them,
     so a killed run resumes with identical results. The caller removes the directory after
@@ -147,6 +155,10 @@ def link(left: pd.DataFrame | PathLike, right: pd.DataFrame | PathLike, *, key: 
     reaches the cluster.
     """
     chosen = _engine(engine, spark, spark_master, options)
+    if not isinstance(left, pd.DataFrame) and not isinstance(right, pd.DataFrame):
+        return _link_files(Path(left), Path(right), key=key, threshold=threshold,
+                           schema=schema, checkpoint=checkpoint, engine=chosen, spark=spark,
+                           spark_master=spark_master, options=options)
     left_frame, left_source = _records(left)
     right_frame, right_source = _records(right)
     enc_left = _encode_once(left_frame, key, schema, left_source, checkpoint, "left")
@@ -179,6 +191,66 @@ def link(left: pd.DataFrame | PathLike, right: pd.DataFrame | PathLike, *, key: 
         "report_right": enc_right.report.to_dict(),
     }
     return out
+
+
+def _link_files(left: Path, right: Path, *, key: Key, threshold: float | None,
+                schema: Schema | None, checkpoint: Path | None, engine: Engine,
+                spark: SparkSession | None, spark_master: str | None,
+                options: dict[str, Any]) -> pd.DataFrame:
+    """:func:`link` for two files: encode_file, match_files, streamed reveal."""
+    work = checkpoint if checkpoint is not None else Path(tempfile.mkdtemp(prefix="linkmatch-"))
+    try:
+        work.mkdir(mode=0o700, parents=True, exist_ok=True)
+        encoded = {side: _encode_file_once(path, key, schema, work, side)
+                   for side, path in (("left", left), ("right", right))}
+        paths = (work / "left.lmenc", work / "right.lmenc")
+        if engine == "spark":
+            from linkmatch.engines import spark as spark_engine
+
+            result = spark_engine.match_files(*paths, threshold=threshold,
+                                              checkpoint=work / "match", spark=spark,
+                                              master=spark_master, **options)
+        else:
+            result = match_files(*paths, threshold=threshold, checkpoint=work / "match",
+                                 **options)
+        out = reveal_frame(result.candidates, side="left", manifest=encoded["left"].manifest,
+                           records=iter_person_chunks(left), key=key, source=str(left))
+        out = reveal_frame(out, side="right", manifest=encoded["right"].manifest,
+                           records=iter_person_chunks(right), key=key, source=str(right))
+    finally:
+        if checkpoint is None:
+            shutil.rmtree(work, ignore_errors=True)
+    out = out.sort_values(["score", "name_score", "left_id", "right_id"],
+                          ascending=[False, False, True, True], kind="mergesort",
+                          ignore_index=True)
+    out.attrs["linkmatch"] = {
+        "match": result.manifest,
+        "encode_left": encoded["left"].manifest,
+        "encode_right": encoded["right"].manifest,
+        "report_left": encoded["left"].report.to_dict(),
+        "report_right": encoded["right"].report.to_dict(),
+    }
+    return out
+
+
+def _encode_file_once(path: Path, key: Key, schema: Schema | None, work: Path,
+                      side: str) -> EncodeSummary:
+    """Encode a file into ``work``, or reuse the encoding of the same file kept there."""
+    out, meta = work / f"{side}.lmenc", work / f"{side}.json"
+    digest = file_sha256(path)
+    schema_fp = (schema or Schema()).fingerprint
+    try:
+        saved = json.loads(meta.read_text(encoding="utf-8"))
+        if saved.get("input") == digest and saved.get("key") == key.fingerprint and \
+                saved.get("schema") == schema_fp:
+            return EncodeSummary(manifest=read_manifest(out),
+                                 report=ValidationReport.from_dict(saved["report"]))
+    except (OSError, ValueError, KeyError, LinkmatchError):
+        pass  # nothing usable kept: encode afresh
+    summary = encode_file(path, out, key, schema=schema)
+    write_json({"input": digest, "key": key.fingerprint, "schema": schema_fp,
+                "report": summary.report.to_dict()}, meta)
+    return summary
 
 
 def _frame_digest(frame: pd.DataFrame) -> str:

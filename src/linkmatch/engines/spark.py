@@ -113,6 +113,10 @@ FAULT_PROPERTY: Final = "linkmatch.test.failTask"
 attempt of every task of that phase, ``PHASE:FLAG_FILE`` fails the one attempt that creates
 ``FLAG_FILE`` (the first). Unset in normal runs, where the hook does nothing."""
 
+DEFAULT_LOCAL_DRIVER_MEMORY: Final = "4g"
+"""Java heap of a local session the engine starts (``$LINKMATCH_SPARK_DRIVER_MEMORY``
+overrides): in local mode it holds the executors too."""
+
 PHASES: Final = ("statistics", "compare", "score")
 
 _ROW: Final = "_linkmatch_row"
@@ -155,6 +159,10 @@ def session(spark: SparkSession | None = None,
         # the driver listens on loopback only and the web UI (all interfaces) stays off
         builder = builder.config("spark.driver.bindAddress", "127.0.0.1") \
             .config("spark.driver.host", "127.0.0.1").config("spark.ui.enabled", "false")
+        # local mode runs the executors in the driver's JVM, whose 1 GiB default heap cannot
+        # shuffle a million encoded rows (measured: out of memory at 1,000,000 × 50,000)
+        builder = builder.config("spark.driver.memory", os.environ.get(
+            "LINKMATCH_SPARK_DRIVER_MEMORY", DEFAULT_LOCAL_DRIVER_MEMORY))
     saved = os.environ.get("PYSPARK_PYTHON")
     if local and saved is None:
         os.environ["PYSPARK_PYTHON"] = sys.executable  # read once, when the context starts
