@@ -10,7 +10,7 @@ import pytest
 from linkmatch.errors import ConfigError
 from linkmatch.io import atomic_path, write_table
 from linkmatch.pseudonymise.bloom import BloomEncoder, qgrams
-from linkmatch.pseudonymise.tokens import TokenHasher
+from linkmatch.pseudonymise.prf import KeyedPRF
 from linkmatch.schema import Schema
 
 
@@ -28,12 +28,13 @@ def test_schema_roundtrip_and_validation() -> None:
 
 
 def test_tokens_keyed_positive_and_separated() -> None:
-    a = TokenHasher(b"a" * 32)
-    b = TokenHasher(b"b" * 32)
-    assert a.token("ymd", 1990, 5, 17) == a.token("ymd", 1990, 5, 17)
-    assert a.token("ymd", 1990, 5, 17) != b.token("ymd", 1990, 5, 17)
-    assert a.token("ab", "c") != a.token("a", "bc")  # separator prevents ambiguity
-    assert all(0 < a.token(str(i)) < 2**63 for i in range(200))
+    a = KeyedPRF(b"a" * 32)
+    b = KeyedPRF(b"b" * 32)
+    assert a.token_ints(1990, 5, 17) == a.token_ints(1990, 5, 17)
+    assert a.token_ints(1990, 5, 17) != b.token_ints(1990, 5, 17)
+    assert a.token_ints(1990, 5, 17) != a.token_ints(1990, 17, 5)
+    assert a.token_ints(1) != a.token_ints(1, 0)  # fixed-width packing: no ambiguity
+    assert all(0 < a.token_str(str(i)) < 2**63 for i in range(200))
 
 
 def test_bloom_keyed_and_order_free() -> None:
