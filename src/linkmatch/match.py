@@ -274,8 +274,9 @@ class Job:
         """Fix the global values of passes 1 and 2 from all batches' statistics, in order.
 
         ``stats`` may be a stream: each batch's statistics are folded in as they arrive and
-        dropped, so memory does not grow with the number of batches (name counts are merged
-        sixteen batches at a time).
+        dropped (name counts are merged four batches at a time). What is kept grows with the
+        left file only through its distinct name keys and pairs of keys, and 8 bytes of content
+        hash per row.
         """
         rows = persons = 0
         last_pid: str | None = None
@@ -293,7 +294,7 @@ class Job:
             last_pid = s.last_pid if s.last_pid is not None else last_pid
             np.add.at(left_counts, s.shared_index, s.shared_count)
             names.append(s.names)
-            if len(names) > 16:
+            if len(names) > 4:
                 names = [_merge_counts(names)]
             hashes.append(s.hashes)
         self.left_rows, self.left_persons = rows, persons
