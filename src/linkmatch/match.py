@@ -455,6 +455,35 @@ class Job:
         return _candidates(side, self.right, li, ri, ev, self.model, self.threshold)
 
 
+    def manifest(self, candidates: pd.DataFrame, pairs_compared: int,
+                 one_to_one: bool) -> dict[str, Any]:
+        """The fields of a run's manifest that do not depend on the engine."""
+        assert self.model is not None
+        assert self.index is not None
+        total_pairs = self.left_rows * self.right.size
+        return {
+            "operation": "match",
+            "library_version": __version__,
+            "format": ENCODED_FORMAT,
+            "key_fingerprint": self.left_manifest.get("key_fingerprint"),
+            "schema_fingerprint": self.left_manifest.get("schema_fingerprint"),
+            "threshold": self.threshold,
+            "one_to_one": one_to_one,
+            "counts": {
+                "left_rows": self.left_rows,
+                "right_rows": self.right.size,
+                "left_persons": self.left_persons,
+                "right_persons": len(set(self.right.pid.tolist())),
+                "pairs_compared": pairs_compared,
+                "reduction_ratio": 1.0 - pairs_compared / total_pairs if total_pairs else 1.0,
+                "block_keys_shared": self.index.stats.keys_shared,
+                "block_keys_skipped": self.index.stats.keys_skipped,
+                "candidates": len(candidates),
+            },
+            "model": self.model.to_dict(),
+        }
+
+
 def _histogram(codes: npt.NDArray[np.int64]) -> dict[int, int]:
     """Counts of pattern codes (a bincount: codes are small mixed-radix numbers)."""
     if not len(codes):
@@ -619,29 +648,8 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
     finally:
         _WORKER.clear()
     timings["total"] = time.perf_counter() - started
-    assert job.model is not None
-    assert job.index is not None
-    total_pairs = job.left_rows * job.right.size
     manifest = {
-        "operation": "match",
-        "library_version": __version__,
-        "format": ENCODED_FORMAT,
-        "key_fingerprint": job.left_manifest.get("key_fingerprint"),
-        "schema_fingerprint": job.left_manifest.get("schema_fingerprint"),
-        "threshold": job.threshold,
-        "one_to_one": one_to_one,
-        "counts": {
-            "left_rows": job.left_rows,
-            "right_rows": job.right.size,
-            "left_persons": job.left_persons,
-            "right_persons": len(set(job.right.pid.tolist())),
-            "pairs_compared": pairs_compared,
-            "reduction_ratio": 1.0 - pairs_compared / total_pairs if total_pairs else 1.0,
-            "block_keys_shared": job.index.stats.keys_shared,
-            "block_keys_skipped": job.index.stats.keys_skipped,
-            "candidates": len(candidates),
-        },
-        "model": job.model.to_dict(),
+        **job.manifest(candidates, pairs_compared, one_to_one),
         "workers": workers,
         "batches": n,
         "seconds": {k: round(v, 3) for k, v in timings.items()},

@@ -80,7 +80,7 @@ from pyspark.sql import functions as sf
 from linkmatch._version import __version__
 from linkmatch.engines import EngineError
 from linkmatch.errors import ConfigError, InputDataError, LinkmatchError
-from linkmatch.io import ENCODED_FORMAT, ContentDigest, read_encoded, read_manifest
+from linkmatch.io import ContentDigest, read_encoded, read_manifest
 from linkmatch.match import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_MAX_BLOCK_PAIRS,
@@ -146,7 +146,7 @@ def session(spark: SparkSession | None = None,
     if active is not None:
         if master and active.sparkContext.master != master:
             log.warning("using the running Spark session (master %s), not %s",
-                        active.sparkContext.master, master)
+                        _master_kind(active.sparkContext.master or ""), _master_kind(master))
         yield active
         return
     master = master or DEFAULT_MASTER
@@ -485,36 +485,13 @@ class _Run:
     def _manifest(self, candidates: Any, pairs_compared: int, one_to_one: bool,
                   timings: dict[str, float]) -> dict[str, Any]:
         """The run's manifest: the local engine's fields, plus how Spark ran it."""
-        job = self.job
-        assert job.model is not None
-        assert job.index is not None
-        total_pairs = job.left_rows * job.right.size
         master = self.sc.master or ""
         return {
-            "operation": "match",
-            "library_version": __version__,
-            "format": ENCODED_FORMAT,
-            "key_fingerprint": job.left_manifest.get("key_fingerprint"),
-            "schema_fingerprint": job.left_manifest.get("schema_fingerprint"),
-            "threshold": job.threshold,
-            "one_to_one": one_to_one,
-            "counts": {
-                "left_rows": job.left_rows,
-                "right_rows": job.right.size,
-                "left_persons": job.left_persons,
-                "right_persons": len(set(job.right.pid.tolist())),
-                "pairs_compared": pairs_compared,
-                "reduction_ratio": 1.0 - pairs_compared / total_pairs if total_pairs else 1.0,
-                "block_keys_shared": job.index.stats.keys_shared,
-                "block_keys_skipped": job.index.stats.keys_skipped,
-                "candidates": len(candidates),
-            },
-            "model": job.model.to_dict(),
+            **self.job.manifest(candidates, pairs_compared, one_to_one),
             "engine": "spark",
             "spark": {
                 "version": self.spark.version,
-                # the kind of master only: a URL may carry a host name or credentials
-                "master": master.split("[", 1)[0].split(":", 1)[0],
+                "master": _master_kind(master),
                 "partitions": self.partitions,
                 "broadcast_bytes": self.broadcast_bytes,
                 "result_bytes": self.result_bytes,
@@ -523,6 +500,12 @@ class _Run:
             "batches": self.batches,
             "seconds": {k: round(v, 3) for k, v in timings.items()},
         }
+
+
+def _master_kind(master: str) -> str:
+    """The kind of a master URL only (local, yarn, k8s, spark): a URL may carry a host name or
+    credentials, which belong in no log or manifest."""
+    return master.split("[", 1)[0].split(":", 1)[0]
 
 
 def _fingerprints(job: Job) -> dict[str, tuple[bytes, int]]:
