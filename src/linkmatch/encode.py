@@ -90,6 +90,7 @@ from linkmatch.io import (
 from linkmatch.normalise.dates import BirthDate, DateParseError, alternative_readings, parse_date
 from linkmatch.normalise.names import NameToken, fold, name_tokens, variant_key
 from linkmatch.pseudonymise.bloom import BloomEncoder, qgrams
+from linkmatch.pseudonymise.hardening import FilterHardener
 from linkmatch.pseudonymise.keys import Key
 from linkmatch.pseudonymise.prf import KeyedPRF
 from linkmatch.schema import Schema
@@ -163,6 +164,10 @@ class Hashers:
         self.block_aa, self.block_word = block["aa"], block["word"]
         self.qgram = schema.qgram
         self.name_bytes = schema.name_bits // 8
+        self.hardener = FilterHardener(
+            key.derive("harden/name/permutation"), key.derive("harden/name/blip"),
+            num_bits=schema.name_bits, xor_fold=schema.name_xor_fold,
+            balance=schema.name_balance, blip=schema.name_blip) if schema.hardened else None
         self._token_bloom: dict[tuple[str, str], int] = {}
         self._address_bloom: dict[str, bytes] = {}
 
@@ -746,9 +751,16 @@ def encode_frame(
     # table, sorted by pseudonym -------------------------------------------------------------
     macs = h.pseudonym.macs_strings(pa.array(rid.tolist(), type=pa.string())) if m else \
         np.zeros((0, 16), dtype=np.uint8)
+    name_bf = names.bloom
+    if h.hardener is not None:
+        # records without a name keep an empty filter: their missing name is visible from
+        # name_keys anyway, and noise in it would only look like a name
+        name_bf = np.zeros((m, schema.stored_name_bits // 8), dtype=np.uint8)
+        named = np.flatnonzero(names.count > 0)
+        name_bf[named] = h.hardener.apply(names.bloom[named], macs[named])
     columns: dict[str, pa.Array] = {
         "pid": _hex(macs),
-        "name_bf": _fixed_binary(names.bloom),
+        "name_bf": _fixed_binary(name_bf),
         "name_keys": _fixed_list(names.keys),
     }
     for c in _DOB_COLUMNS:

@@ -201,6 +201,10 @@ def encode_frame_reference(
         out["block_keys"] = sorted(keys)
         pid = h.pseudonym.mac(rid.encode("utf-8"))
         out["pid"] = pid.hex()
+        if h.hardener is not None:
+            out["name_bf"] = h.hardener.apply_reference(bloom.to_bytes(h.name_bytes, "little"),
+                                                        pid) if tokens else \
+                bytes(h.hardener.stored_bits // 8)
         pids.append(pid)
         rows.append(out)
 
@@ -213,7 +217,8 @@ def encode_frame_reference(
 def _table(rows: list[dict[str, object]], schema: Schema) -> pa.Table:
     nbytes = schema.name_bits // 8
     types = {
-        "pid": pa.string(), "name_bf": pa.binary(nbytes), "address_bf": pa.binary(nbytes),
+        "pid": pa.string(), "name_bf": pa.binary(schema.stored_name_bits // 8),
+        "address_bf": pa.binary(nbytes),
         "name_keys": pa.list_(pa.int64(), schema.max_name_tokens),
         "dob_masks": pa.list_(pa.int64(), NUM_DATE_MASKS),
         "dob_transposed": pa.list_(pa.int64(), NUM_DATE_MASKS - 1),

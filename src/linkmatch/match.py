@@ -68,6 +68,7 @@ from linkmatch.io import (
     write_json,
     write_table,
 )
+from linkmatch.schema import Schema
 
 __all__ = ["DEFAULT_THRESHOLD", "Job", "MatchResult", "assign_one_to_one", "match_encoded",
            "match_files"]
@@ -225,8 +226,9 @@ class Job:
         self.right_manifest = right_manifest
         self.threshold = threshold
         self.max_block_pairs = max_block_pairs
-        self.name_bytes = int(left_manifest["schema"]["name_bits"]) // 8
-        self.right = EncodedSide(right_table, name_bytes=self.name_bytes)
+        self.name_bytes = Schema.from_dict(left_manifest["schema"]).stored_name_bits // 8
+        self._check_width(right_table, "right")
+        self.right = EncodedSide(right_table)
         rk, rr = explode(right_table.column("block_keys"))
         self.right_keys = (rk, rr)
         self.right_unique = np.unique(rk) if len(rk) else np.zeros(0, dtype=np.int64)
@@ -242,7 +244,16 @@ class Job:
 
     def side(self, batch: pa.Table) -> EncodedSide:
         """A left batch's columns as arrays."""
-        return EncodedSide(batch, name_bytes=self.name_bytes)
+        self._check_width(batch, "left")
+        return EncodedSide(batch)
+
+    def _check_width(self, table: pa.Table, side: str) -> None:
+        """Refuse a name-filter column whose width disagrees with the manifest's schema."""
+        field = table.schema.field("name_bf").type
+        if not pa.types.is_fixed_size_binary(field) or field.byte_width != self.name_bytes:
+            raise EncodingMismatchError(
+                f"the {side} file's name filters do not have the width its schema states; "
+                "the file was altered or written by another program")
 
     # -- pass 0 ----------------------------------------------------------------------------
     def stats(self, batch: pa.Table) -> _Stats:

@@ -53,6 +53,12 @@ class Schema:
             from the token list but still enter the Bloom filter).
         max_place_tokens: place-of-birth tokens kept per record.
         min_year: earliest plausible year of birth; earlier years are rejected as invalid.
+        name_xor_fold: store the name filter XOR-folded once (half the length); see
+            :mod:`linkmatch.pseudonymise.hardening` for this and the next two.
+        name_balance: store the name filter balanced (with its complement, keyed permutation):
+            every stored filter has the same weight, whatever the length of the name.
+        name_blip: probability of flipping each stored bit of the name filter (keyed, per
+            record), in steps of 1/256.
     """
 
     version: int = SCHEMA_VERSION
@@ -63,6 +69,9 @@ class Schema:
     max_name_tokens: int = 8
     max_place_tokens: int = 4
     min_year: int = 1900
+    name_xor_fold: bool = False
+    name_balance: bool = False
+    name_blip: float = 0.0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -82,6 +91,10 @@ class Schema:
             problems.append("max_place_tokens must be between 1 and 16")
         if not 1800 <= self.min_year <= 2000:
             problems.append("min_year must be between 1800 and 2000")
+        if (self.name_xor_fold or self.name_balance or self.name_blip) and self.name_bits < 256:
+            problems.append("hardening the name filter needs name_bits of at least 256")
+        if not isinstance(self.name_blip, int | float) or not 0.0 <= self.name_blip < 0.5:
+            problems.append("name_blip must be a probability in [0, 0.5)")
         if problems:
             raise ConfigError("invalid schema: " + "; ".join(problems))
 
@@ -116,6 +129,23 @@ class Schema:
         if not isinstance(data, dict):
             raise ConfigError("the schema must be a JSON object")
         return cls.from_dict(data)
+
+    @property
+    def hardened(self) -> bool:
+        """Whether any hardening transform of the name filter is on."""
+        return self.name_xor_fold or self.name_balance or self.name_blip > 0
+
+    @property
+    def stored_name_bits(self) -> int:
+        """Length of the name filter as stored (after folding and balancing)."""
+        from linkmatch.pseudonymise.hardening import stored_filter_bits
+
+        return stored_filter_bits(self.name_bits, xor_fold=self.name_xor_fold,
+                                  balance=self.name_balance)
+
+    def unhardened(self) -> Schema:
+        """The same schema with every hardening transform off (to measure what they cost)."""
+        return dataclasses.replace(self, name_xor_fold=False, name_balance=False, name_blip=0.0)
 
     @property
     def fingerprint(self) -> str:

@@ -60,8 +60,8 @@ def sides(draw: st.DrawFn) -> tuple[pa.Table, pa.Table]:
 def test_kernel_equals_reference_on_drawn_tables(tables: tuple[pa.Table, pa.Table],
                                                  use_tf: bool) -> None:
     lt, rt = tables
-    left = EncodedSide(lt, name_bytes=NAME_BYTES)
-    right = EncodedSide(rt, name_bytes=NAME_BYTES)
+    left = EncodedSide(lt)
+    right = EncodedSide(rt)
     li = np.repeat(np.arange(left.size), right.size)
     ri = np.tile(np.arange(right.size), left.size)
     freq = NameFrequencies(left, right) if use_tf else None
@@ -77,7 +77,7 @@ def test_kernel_equals_reference_on_generated_data() -> None:
     data = generate(seed=9, n_left=1200, n_right=300)
     key = Key.from_bytes(bytes(range(5, 37)))
     lt, rt = encode_frame(data.left, key).table, encode_frame(data.right, key).table
-    left, right = EncodedSide(lt, name_bytes=128), EncodedSide(rt, name_bytes=128)
+    left, right = EncodedSide(lt), EncodedSide(rt)
     rng = np.random.default_rng(1)
     li = rng.integers(0, left.size, 50_000)
     ri = rng.integers(0, right.size, 50_000)

@@ -14,6 +14,7 @@ from linkmatch.encode import encode_frame
 from linkmatch.encode_reference import encode_frame_reference
 from linkmatch.errors import InputDataError
 from linkmatch.pseudonymise.keys import Key
+from linkmatch.schema import Schema
 from linkmatch.synth import generate
 
 KEY = Key.from_bytes(bytes(range(7, 39)))
@@ -105,3 +106,20 @@ def test_file_row_numbers_and_ragged_rows() -> None:
     frame.attrs[ROW_NUMBERS] = [2, 4, 7]
     frame.attrs[RAGGED_ROWS] = [(3, "row has 5 fields; the header has 3")]
     _assert_same(frame)
+
+
+HARDENED = [Schema(name_bits=256, name_balance=True),
+            Schema(name_bits=512, name_xor_fold=True, name_blip=0.05),
+            Schema(name_bits=256, name_xor_fold=True, name_balance=True, name_blip=0.1)]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=records, which=st.integers(0, len(HARDENED) - 1))
+def test_hardened_fast_encoder_equals_reference(rows: list[dict[str, str]], which: int) -> None:
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame({"record_id": []})
+    _assert_same(frame, schema=HARDENED[which])
+
+
+def test_hardened_encoder_equals_reference_on_generated_data() -> None:
+    data = generate(seed=12, n_left=300, n_right=60)
+    _assert_same(data.left, schema=HARDENED[2])

@@ -60,12 +60,17 @@ FUZZY_THRESHOLDS: Final = (("fuzzy_50", 0.5), ("fuzzy_60", 0.6), ("fuzzy_70", 0.
 I64 = npt.NDArray[np.int64]
 
 
-def _filter_words(table: object, column: str, num_bytes: int) -> npt.NDArray[np.uint64]:
-    """A fixed-size binary column of Bloom filters as uint64 rows, without a copy per row."""
+def _filter_words(table: object, column: str) -> npt.NDArray[np.uint64]:
+    """A fixed-size binary column of Bloom filters as uint64 rows, without a copy per row.
+
+    The width comes from the column's type: hardening may store the name filter folded
+    (shorter) or balanced (longer) than the schema's ``name_bits``.
+    """
     import pyarrow as pa
 
     assert isinstance(table, pa.Table)
     raw = table.column(column).combine_chunks()
+    num_bytes = raw.type.byte_width
     data = raw.buffers()[1].to_pybytes()[raw.offset * num_bytes:(raw.offset + len(raw)) * num_bytes]
     return to_words(data, num_bytes)
 
@@ -73,7 +78,7 @@ def _filter_words(table: object, column: str, num_bytes: int) -> npt.NDArray[np.
 class EncodedSide:
     """One encoded file's columns as numpy arrays, ready for pair comparison."""
 
-    def __init__(self, table: object, *, name_bytes: int) -> None:
+    def __init__(self, table: object) -> None:
         import pyarrow as pa
 
         assert isinstance(table, pa.Table)
@@ -90,7 +95,7 @@ class EncodedSide:
 
         self.size = table.num_rows
         self.pid = np.asarray(table.column("pid").to_pylist(), dtype=object)
-        self.bloom = _filter_words(table, "name_bf", name_bytes)
+        self.bloom = _filter_words(table, "name_bf")
         self.bloom_count = popcounts(self.bloom)
         self.name_keys = fixed("name_keys")
         self.name_count = (self.name_keys != 0).sum(axis=1)
@@ -106,7 +111,7 @@ class EncodedSide:
         self.nat = col("nat")
         self.pob = fixed("pob_keys")
         self.doc = col("doc")
-        self.address = _filter_words(table, "address_bf", name_bytes)
+        self.address = _filter_words(table, "address_bf")
         self.address_count = popcounts(self.address)
 
     def content_hash(self) -> npt.NDArray[np.uint64]:

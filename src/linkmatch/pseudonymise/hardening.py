@@ -1,0 +1,161 @@
+"""Hardening of the record-level name Bloom filter: XOR folding, balancing and BLIP.
+
+Primitive. A keyed Bloom filter hides *which* bits a q-gram sets, but not the filter's
+structure: an adversary holding the encodings can count bits (a filter's weight grows with the
+length of the name) and, given some known (record, name) pairs, learn which positions each
+q-gram sets ("pattern mining"). The transforms here change what the linkage unit sees while
+keeping the Dice similarity of two filters meaningful. They run after the filter is built and
+before it is written, in this order:
+
+1. **XOR folding** (Schnell, Borgs & Encheva 2016): the two halves of the filter are XOR-ed into
+   one of half the length. Each stored bit mixes two positions, so a stored bit no longer says
+   that a given q-gram is present.
+2. **Balancing** (Berger & Schnell): the filter is concatenated with its complement and the
+   bits are permuted under a keyed permutation. Every balanced filter has exactly half its
+   bits set, so the weight no longer reveals the length of the name; Dice of two balanced
+   filters is ``1 - hamming / length``, a monotone function of the original Hamming distance.
+3. **BLIP** (bit flipping; Schnell & Borgs 2016, after randomised response): each stored bit is
+   flipped with probability ``blip``, from a keyed pseudo-random stream seeded by the record's
+   pseudonym MAC. The noise is independent between the two holders, so two encodings of the
+   same name differ in a few bits, and the attacker's positions learned from known pairs are
+   blurred. Deterministic per job: re-encoding a file under the same key and job salt gives
+   the same output.
+
+Each transform is given twice: :meth:`FilterHardener.apply` works on whole matrices of filters
+with numpy and one AES call per batch, :meth:`FilterHardener.apply_reference` transforms one
+filter bit by bit; property tests require both to agree exactly. The attacks that measure what
+these transforms buy (and what they do not) are in :mod:`linkmatch.audit`; the measured effect
+of each option is in ``docs/privacy.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from linkmatch.errors import ConfigError
+from linkmatch.pseudonymise.prf import KeyedPRF
+
+__all__ = ["BLIP_RESOLUTION", "FilterHardener", "stored_filter_bits"]
+
+BLIP_RESOLUTION: Final = 256
+"""BLIP flips a bit when one keystream byte is below ``round(blip * 256)``: the flip
+probability is used in steps of 1/256."""
+_BATCH_ROWS: Final = 8192
+
+U8 = npt.NDArray[np.uint8]
+
+
+def stored_filter_bits(num_bits: int, *, xor_fold: bool, balance: bool) -> int:
+    """Length of the stored filter after folding (halves it) and balancing (doubles it)."""
+    bits = num_bits // 2 if xor_fold else num_bits
+    return bits * 2 if balance else bits
+
+
+class FilterHardener:
+    """The hardening transforms of one job, under their own sub-keys.
+
+    Args:
+        permutation_key: 32-byte sub-key of the balancing permutation.
+        blip_key: 32-byte sub-key of the BLIP keystream.
+        num_bits: length of the filters given to :meth:`apply` (a multiple of 128).
+        xor_fold: fold the filter once.
+        balance: append the complement and permute.
+        blip: flip probability per stored bit, in [0, 0.5).
+    """
+
+    __slots__ = ("_blip_cipher", "_flip_below", "_perm", "_perm_prf", "balance", "num_bits",
+                 "stored_bits", "xor_fold")
+
+    def __init__(self, permutation_key: bytes, blip_key: bytes, *, num_bits: int,
+                 xor_fold: bool = False, balance: bool = False, blip: float = 0.0) -> None:
+        if num_bits < 128 or num_bits % 128:
+            raise ConfigError("hardened filters need a length that is a multiple of 128 bits")
+        if not 0.0 <= blip < 0.5:
+            raise ConfigError("the BLIP flip probability must be in [0, 0.5)")
+        self.num_bits = num_bits
+        self.xor_fold = xor_fold
+        self.balance = balance
+        self.stored_bits = stored_filter_bits(num_bits, xor_fold=xor_fold, balance=balance)
+        self._flip_below = round(blip * BLIP_RESOLUTION)
+        # a keyed permutation: positions ordered by their keyed tokens (ties are broken by
+        # position, so the order is total)
+        self._perm_prf = KeyedPRF(permutation_key)
+        idx = np.arange(self.stored_bits, dtype=np.int64)
+        self._perm = np.lexsort((idx, self._perm_prf.tokens_ints(idx))) if balance else idx
+        # ECB as the raw block cipher over distinct counter blocks (a CTR keystream)
+        self._blip_cipher = Cipher(algorithms.AES(blip_key), modes.ECB())  # noqa: S305
+
+    @property
+    def active(self) -> bool:
+        """Whether any transform changes the filter."""
+        return self.xor_fold or self.balance or self._flip_below > 0
+
+    # -- fast -------------------------------------------------------------------------------
+    def apply(self, filters: U8, record_macs: U8) -> U8:
+        """Harden ``n`` filters (``(n, num_bits // 8)`` bytes; bit ``i`` is bit ``i % 8`` of byte
+        ``i // 8``), each with its record's 16-byte pseudonym MAC. Returns ``(n, stored // 8)``.
+        """
+        out = np.empty((len(filters), self.stored_bits // 8), dtype=np.uint8)
+        for lo in range(0, len(filters), _BATCH_ROWS):
+            out[lo:lo + _BATCH_ROWS] = self._apply_batch(filters[lo:lo + _BATCH_ROWS],
+                                                         record_macs[lo:lo + _BATCH_ROWS])
+        return out
+
+    def _apply_batch(self, filters: U8, macs: U8) -> U8:
+        f = np.ascontiguousarray(filters, dtype=np.uint8)
+        if self.xor_fold:
+            half = f.shape[1] // 2
+            f = f[:, :half] ^ f[:, half:]
+        if self.balance:
+            bits = np.unpackbits(f, axis=1, bitorder="little")
+            bits = np.concatenate([bits, 1 - bits], axis=1)
+            f = np.packbits(bits[:, self._perm], axis=1, bitorder="little")
+        if self._flip_below:
+            stream = self._keystream(macs)
+            flips = np.packbits(stream < self._flip_below, axis=1, bitorder="little")
+            f = f ^ flips
+        return f
+
+    def _keystream(self, macs: U8) -> U8:
+        """One keystream byte per stored bit and record: block ``j`` of a record is
+        ``AES(key, mac[:8] || j)`` with ``j`` big-endian in 8 bytes."""
+        n = len(macs)
+        nblocks = self.stored_bits // 16
+        blocks = np.zeros((n, nblocks, 16), dtype=np.uint8)
+        blocks[:, :, :8] = macs[:, None, :8]
+        blocks[:, :, 8:] = np.arange(nblocks, dtype=">u8").view(np.uint8).reshape(nblocks, 8)
+        enc = self._blip_cipher.encryptor()
+        data = enc.update(blocks.tobytes()) + enc.finalize()
+        return np.frombuffer(data, dtype=np.uint8).reshape(n, self.stored_bits)
+
+    # -- reference --------------------------------------------------------------------------
+    def apply_reference(self, bloom: bytes, record_mac: bytes) -> bytes:
+        """The same transforms on one filter, bit by bit (the specification of :meth:`apply`)."""
+        bits = [(bloom[i // 8] >> (i % 8)) & 1 for i in range(len(bloom) * 8)]
+        if self.xor_fold:
+            half = len(bits) // 2
+            bits = [bits[i] ^ bits[half + i] for i in range(half)]
+        if self.balance:
+            doubled = bits + [1 - b for b in bits]
+            order = sorted(range(len(doubled)),
+                           key=lambda i: (self._perm_prf.token_ints(i), i))
+            bits = [doubled[i] for i in order]
+        if self._flip_below:
+            for j in range(len(bits) // 16):
+                enc = self._blip_cipher.encryptor()
+                block = enc.update(record_mac[:8] + j.to_bytes(8, "big")) + enc.finalize()
+                for k in range(16):
+                    if block[k] < self._flip_below:
+                        bits[16 * j + k] ^= 1
+        out = bytearray(len(bits) // 8)
+        for i, b in enumerate(bits):
+            out[i // 8] |= b << (i % 8)
+        return bytes(out)
+
+    def __repr__(self) -> str:
+        return (f"FilterHardener(num_bits={self.num_bits}, xor_fold={self.xor_fold}, "
+                f"balance={self.balance}, blip={self._flip_below}/{BLIP_RESOLUTION}, <keyed>)")
