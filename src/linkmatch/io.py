@@ -50,7 +50,8 @@ __all__ = [
     "write_table",
 ]
 
-ENCODED_FORMAT: Final = "linkmatch-encoded/2"
+ENCODED_FORMAT: Final = "linkmatch-encoded/3"
+"""Version 3: the name filter is stored folded and balanced by default (schema settings)."""
 class RowNumbers:
     """The file row numbers of a frame's rows, kept in ``DataFrame.attrs``: an immutable int64
     array that copying shares (pandas deep-copies ``attrs`` on every operation, which for a

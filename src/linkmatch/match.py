@@ -50,6 +50,7 @@ from linkmatch.compare.levels import (
     KeyCounts,
     NameFrequencies,
     PairEvidence,
+    balanced_name_scale,
     compare_pairs,
 )
 from linkmatch.compare.scoring import (
@@ -229,6 +230,10 @@ class Job:
         self.name_bytes = Schema.from_dict(left_manifest["schema"]).stored_name_bits // 8
         self._check_width(right_table, "right")
         self.right = EncodedSide(right_table)
+        # balanced filters hide their weight: their Dice is rescaled to the plain Dice scale,
+        # with a density estimated from the right side (the same for every engine and batch)
+        self.name_scale = balanced_name_scale(self.right) \
+            if Schema.from_dict(left_manifest["schema"]).name_balance else 1.0
         rk, rr = explode(right_table.column("block_keys"))
         self.right_keys = (rk, rr)
         self.right_unique = np.unique(rk) if len(rk) else np.zeros(0, dtype=np.int64)
@@ -344,7 +349,8 @@ class Job:
         tf_n: dict[int, int] = {}
         kept = None
         if len(li):
-            ev = compare_pairs(side, self.right, li, ri, self.frequencies)
+            ev = compare_pairs(side, self.right, li, ri, self.frequencies,
+                               name_scale=self.name_scale)
             pcodes = pattern_codes(ev.levels)
             histogram.update(_histogram(pcodes))
             rare = (ev.levels[:, 0] == NAME.levels.index("keys_all")) & \
@@ -387,7 +393,8 @@ class Job:
             rl = sample.content_order()[rng.integers(0, sample.size, n_random)]
             rr = self.right.content_order()[rng.integers(0, self.right.size, n_random)]
             random_levels = compare_pairs(sample, self.right, rl.astype(np.int64),
-                                          rr.astype(np.int64)).levels
+                                          rr.astype(np.int64),
+                                          name_scale=self.name_scale).levels
         else:
             random_levels = np.zeros((0, len(COMPARISONS)), dtype=np.uint8)
         if histogram and len(random_levels):
@@ -462,7 +469,8 @@ class Job:
         if not len(li):
             return _empty_candidates()
         ev = kept if kept is not None else compare_pairs(side, self.right, li, ri,
-                                                         self.frequencies)
+                                                         self.frequencies,
+                                                         name_scale=self.name_scale)
         return _candidates(side, self.right, li, ri, ev, self.model, self.threshold)
 
 

@@ -54,9 +54,12 @@ class Schema:
         max_place_tokens: place-of-birth tokens kept per record.
         min_year: earliest plausible year of birth; earlier years are rejected as invalid.
         name_xor_fold: store the name filter XOR-folded once (half the length); see
-            :mod:`linkmatch.pseudonymise.hardening` for this and the next two.
+            :mod:`linkmatch.pseudonymise.hardening` for this and the next two. On by default,
+            with balancing: together they cut what pattern mining recovers from the filters
+            by an order of magnitude for about 0.002 F1 (measured in ``docs/privacy.md``).
         name_balance: store the name filter balanced (with its complement, keyed permutation):
-            every stored filter has the same weight, whatever the length of the name.
+            every stored filter has the same weight, whatever the length of the name. On by
+            default.
         name_blip: probability of flipping each stored bit of the name filter (keyed, per
             record), in steps of 1/256.
     """
@@ -69,8 +72,8 @@ class Schema:
     max_name_tokens: int = 8
     max_place_tokens: int = 4
     min_year: int = 1900
-    name_xor_fold: bool = False
-    name_balance: bool = False
+    name_xor_fold: bool = True
+    name_balance: bool = True
     name_blip: float = 0.0
 
     def __post_init__(self) -> None:

@@ -14,6 +14,7 @@ from linkmatch.compare.blocking import BlockIndex, explode
 from linkmatch.compare.levels import (
     EncodedSide,
     NameFrequencies,
+    balanced_name_scale,
     compare_pairs,
     compare_pairs_reference,
 )
@@ -56,17 +57,18 @@ def sides(draw: st.DrawFn) -> tuple[pa.Table, pa.Table]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(tables=sides(), use_tf=st.booleans())
+@given(tables=sides(), use_tf=st.booleans(),
+       scale=st.sampled_from([1.0, 1.25, 2.0, 3.7]))
 def test_kernel_equals_reference_on_drawn_tables(tables: tuple[pa.Table, pa.Table],
-                                                 use_tf: bool) -> None:
+                                                 use_tf: bool, scale: float) -> None:
     lt, rt = tables
     left = EncodedSide(lt)
     right = EncodedSide(rt)
     li = np.repeat(np.arange(left.size), right.size)
     ri = np.tile(np.arange(right.size), left.size)
     freq = NameFrequencies(left, right) if use_tf else None
-    fast = compare_pairs(left, right, li, ri, freq)
-    ref = compare_pairs_reference(left, right, li, ri, freq)
+    fast = compare_pairs(left, right, li, ri, freq, name_scale=scale)
+    ref = compare_pairs_reference(left, right, li, ri, freq, name_scale=scale)
     assert np.array_equal(fast.levels, ref.levels)
     assert np.array_equal(fast.name_score, ref.name_score)
     assert np.array_equal(fast.shared_name_keys, ref.shared_name_keys)
@@ -78,6 +80,8 @@ def test_kernel_equals_reference_on_generated_data() -> None:
     key = Key.from_bytes(bytes(range(5, 37)))
     lt, rt = encode_frame(data.left, key).table, encode_frame(data.right, key).table
     left, right = EncodedSide(lt), EncodedSide(rt)
+    scale = balanced_name_scale(right)
+    assert 1.2 < scale < 5.0  # balanced by default: the rescaling is in use
     rng = np.random.default_rng(1)
     li = rng.integers(0, left.size, 50_000)
     ri = rng.integers(0, right.size, 50_000)
@@ -88,8 +92,8 @@ def test_kernel_equals_reference_on_generated_data() -> None:
     assert len(bl) > 1000
     freq = NameFrequencies(left, right)
     for a, b in ((li, ri), (bl, br)):
-        fast = compare_pairs(left, right, a, b, freq)
-        ref = compare_pairs_reference(left, right, a, b, freq)
+        fast = compare_pairs(left, right, a, b, freq, name_scale=scale)
+        ref = compare_pairs_reference(left, right, a, b, freq, name_scale=scale)
         assert np.array_equal(fast.levels, ref.levels)
         assert np.array_equal(fast.name_score, ref.name_score)
         assert np.array_equal(fast.name_tf, ref.name_tf)

@@ -8,6 +8,7 @@ disagreement. :func:`compare_pairs` computes all levels for a batch of pairs in 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -19,7 +20,7 @@ from linkmatch.compare.dice import _popcount64 as _popcount
 from linkmatch.compare.dice import dice_pairs, popcounts, to_words
 
 __all__ = ["COMPARISONS", "Comparison", "EncodedSide", "NameFrequencies", "PairEvidence",
-           "compare_pairs", "compare_pairs_reference"]
+           "balanced_name_scale", "compare_pairs", "compare_pairs_reference"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +289,8 @@ def _any_equal(a: I64, b: I64) -> npt.NDArray[np.bool_]:
 
 
 def compare_pairs_reference(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
-                            frequencies: NameFrequencies | None = None) -> PairEvidence:
+                            frequencies: NameFrequencies | None = None, *,
+                            name_scale: float = 1.0) -> PairEvidence:
     """Levels of every comparison for the pairs ``(li[k], ri[k])``, with numpy.
 
     The specification of the levels, written column-wise; :func:`compare_pairs` computes the
@@ -298,6 +300,7 @@ def compare_pairs_reference(left: EncodedSide, right: EncodedSide, li: I64, ri: 
         left, right: the two encoded sides.
         li, ri: row indices of the pairs.
         frequencies: name-key frequencies (for frequency-aware evidence); omitted → zeros.
+        name_scale: see :func:`compare_pairs`.
     """
     n = len(li)
     levels = np.zeros((n, len(COMPARISONS)), dtype=np.uint8)
@@ -305,6 +308,8 @@ def compare_pairs_reference(left: EncodedSide, right: EncodedSide, li: I64, ri: 
     # names -------------------------------------------------------------------------------
     dice = dice_pairs(left.bloom, right.bloom, li, ri, left_counts=left.bloom_count,
                       right_counts=right.bloom_count)
+    if name_scale != 1.0:
+        dice = np.maximum(0.0, 1.0 - (1.0 - dice) * name_scale)
     lkeys = left.name_keys[li]
     rkeys = right.name_keys[ri]
     shared, found = _shared_counts(lkeys, rkeys)
@@ -436,7 +441,7 @@ def _compare_kernel(
         lsex: Any, rsex: Any, lnat: Any, rnat: Any, lpob: Any, rpob: Any,
         ldoc: Any, rdoc: Any, laddr: Any, lac: Any, raddr: Any, rac: Any,
         single_keys: Any, single_log2: Any, pair_codes: Any, pair_log2: Any, use_tf: bool,
-        fuzzy_levels: Any, fuzzy_cuts: Any,
+        fuzzy_levels: Any, fuzzy_cuts: Any, name_scale: float,
         levels: Any, name_score: Any, shared_out: Any, tf_out: Any,
 ) -> None:  # pragma: no cover - compiled
     width = lkeys.shape[1]
@@ -452,6 +457,8 @@ def _compare_kernel(
             for w in range(lbloom.shape[1]):
                 inter += _popcount(lbloom[i, w] & rbloom[j, w])  # type: ignore[call-arg]
             dice = 2.0 * inter / total
+        if name_scale != 1.0:
+            dice = max(0.0, 1.0 - (1.0 - dice) * name_scale)
         shared = 0
         for a in range(width):
             found[a] = False
@@ -602,8 +609,46 @@ _ADDR_75: Final = _A["dice_75"]
 _ADDR_90: Final = _A["dice_90"]
 
 
+MIN_SCALE_PAIRS: Final = 50
+"""Fewer random pairs than this give no estimate of the filters' density: no rescaling."""
+SCALE_SAMPLE_ROWS: Final = 20_000
+
+
+def balanced_name_scale(side: EncodedSide) -> float:
+    """The factor that puts the Dice of *balanced* name filters back on the plain Dice scale.
+
+    A balanced filter holds the plain filter and its complement, so every filter has the same
+    weight and the Dice of two of them is ``1 - H / m`` (``H`` the Hamming distance of the plain
+    filters, ``m`` their length), whereas the plain Dice is ``1 - H / (a + b)``. With the
+    weights hidden, ``a + b`` is taken as ``2 d m`` for the average density ``d`` of the plain
+    filters, which the linkage unit estimates from the data themselves: unrelated filters of
+    density ``d`` differ in ``2 d (1 - d)`` of their positions. Records next to each other in
+    the order of their content hash (of keyed columns) are unrelated pairs, so the first rows
+    in that order, paired two by two, give ``H / m`` for unrelated names. The scale is
+    ``1 / (2 d)``, so that the name levels' Dice cuts (0.5–0.9) mean what they mean for plain
+    filters.
+
+    Deterministic (it depends only on the side's content, not on row order or job salt), so
+    every engine, batch size and job sees the same scale.
+    """
+    named = np.flatnonzero(side.name_count > 0)
+    pairs = min(len(named), SCALE_SAMPLE_ROWS) // 2
+    if pairs < MIN_SCALE_PAIRS:
+        return 1.0
+    # rows taken in the order of their content hash, not of their (salted) pseudonyms, so
+    # that two jobs over the same data estimate the same scale
+    order = named[np.argsort(side.content_hash()[named], kind="stable")][:2 * pairs]
+    li, ri = order[0::2], order[1::2]
+    dice = dice_pairs(side.bloom, side.bloom, li, ri, left_counts=side.bloom_count,
+                      right_counts=side.bloom_count)
+    distance = float(np.mean(1.0 - dice))  # H / m for unrelated names: 2 d (1 - d)
+    density = (1.0 - math.sqrt(max(0.0, 1.0 - 2.0 * distance))) / 2.0
+    return 1.0 / (2.0 * min(max(density, 0.05), 0.5))
+
+
 def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
-                  frequencies: NameFrequencies | None = None) -> PairEvidence:
+                  frequencies: NameFrequencies | None = None, *,
+                  name_scale: float = 1.0) -> PairEvidence:
     """Levels of every comparison for the pairs ``(li[k], ri[k])`` (compiled, one pass per
     pair; equal to :func:`compare_pairs_reference`).
 
@@ -611,6 +656,8 @@ def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
         left, right: the two encoded sides.
         li, ri: row indices of the pairs.
         frequencies: name-key frequencies (for frequency-aware evidence); omitted → zeros.
+        name_scale: rescaling of the name Dice of balanced filters (see
+            :func:`balanced_name_scale`); 1 leaves it as it is.
     """
     n = len(li)
     levels = np.zeros((n, len(COMPARISONS)), dtype=np.uint8)
@@ -641,7 +688,7 @@ def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
             fr.single_log2 if fr is not None else empty_f,
             fr.pair_codes if fr is not None else empty_i,
             fr.pair_log2 if fr is not None else empty_f,
-            fr is not None, _FUZZY_LEVELS, _FUZZY_CUTS,
+            fr is not None, _FUZZY_LEVELS, _FUZZY_CUTS, float(name_scale),
             levels, name_score, shared, tf)
     return PairEvidence(levels=levels, name_score=name_score, shared_name_keys=shared,
                         name_tf=tf)
