@@ -37,18 +37,24 @@ from quality import febrl4_all, febrl4_person
 
 KEY = linkmatch.Key.from_bytes(bytes(range(7, 39)))
 
+
+
+def _schema(fold: bool = False, balance: bool = False, blip: float = 0.0) -> Schema:
+    return Schema(name_xor_fold=fold, name_balance=balance, name_blip=blip)
+
+
 SETTINGS: dict[str, Schema] = {
-    "none": Schema(),
-    "xor fold": Schema(name_xor_fold=True),
-    "balance": Schema(name_balance=True),
-    "blip 0.02": Schema(name_blip=0.02),
-    "blip 0.05": Schema(name_blip=0.05),
-    "blip 0.10": Schema(name_blip=0.10),
-    "fold + balance": Schema(name_xor_fold=True, name_balance=True),
-    "balance + blip 0.05": Schema(name_balance=True, name_blip=0.05),
-    "fold + blip 0.05": Schema(name_xor_fold=True, name_blip=0.05),
-    "fold + balance + blip 0.02": Schema(name_xor_fold=True, name_balance=True, name_blip=0.02),
-    "fold + balance + blip 0.05": Schema(name_xor_fold=True, name_balance=True, name_blip=0.05),
+    "none": _schema(),
+    "xor fold": _schema(fold=True),
+    "balance": _schema(balance=True),
+    "blip 0.02": _schema(blip=0.02),
+    "blip 0.05": _schema(blip=0.05),
+    "blip 0.10": _schema(blip=0.10),
+    "fold + balance (default)": _schema(fold=True, balance=True),
+    "balance + blip 0.05": _schema(balance=True, blip=0.05),
+    "fold + blip 0.05": _schema(fold=True, blip=0.05),
+    "fold + balance + blip 0.02": _schema(fold=True, balance=True, blip=0.02),
+    "fold + balance + blip 0.05": _schema(fold=True, balance=True, blip=0.05),
 }
 
 

@@ -16,7 +16,9 @@ What each column lets the linkage unit compare, and why it is shaped that way:
     One Bloom filter of *all* name tokens of the record (given, family, full), each token entered
     twice: q-grams of its folded spelling and q-grams of its variant key (consonant skeleton).
     Order-free, so given/family swaps still match; the variant-key grams make transliterations
-    overlap (Youssef/Yusuf/يوسف).
+    overlap (Youssef/Yusuf/يوسف). Stored hardened as the schema says (by default XOR-folded and
+    balanced, :mod:`linkmatch.pseudonymise.hardening`): the weight of a stored filter does not
+    reveal the length of the name, and pattern mining recovers far less from it.
 ``name_keys``
     Keyed tokens of each name token's variant key: exact-variant agreement and its frequency (a
     shared rare name is strong evidence, a shared "Mohammed" weak).
