@@ -15,6 +15,7 @@ from linkmatch.encode import Encoded, EncodeSummary, encode_file
 from linkmatch.errors import (
     ConfigError,
     EncodingMismatchError,
+    EngineError,
     InputDataError,
     KeyMaterialError,
     LinkmatchError,
@@ -28,6 +29,7 @@ __all__ = [
     "EncodeSummary",
     "Encoded",
     "EncodingMismatchError",
+    "EngineError",
     "InputDataError",
     "Key",
     "KeyMaterialError",

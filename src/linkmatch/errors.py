@@ -40,6 +40,14 @@ class EncodingMismatchError(LinkmatchError):
     """Two encoded files cannot be matched (different key, schema or format)."""
 
 
+class EngineError(LinkmatchError):
+    """The engine could not finish the job (a task failed on every attempt it was given).
+
+    The message names the phase, never a value; the engine's own logs (Spark's driver and
+    executor logs) hold the details and are for a machine cleared for the data.
+    """
+
+
 class InputDataError(LinkmatchError):
     """An input file cannot be used.
 

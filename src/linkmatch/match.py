@@ -71,8 +71,8 @@ from linkmatch.io import (
 )
 from linkmatch.schema import Schema
 
-__all__ = ["DEFAULT_THRESHOLD", "Job", "MatchResult", "assign_one_to_one", "match_encoded",
-           "match_files"]
+__all__ = ["DEFAULT_THRESHOLD", "Job", "MatchResult", "assign_one_to_one", "check_options",
+           "group_persons", "load_state", "match_encoded", "match_files", "save_state"]
 
 DEFAULT_THRESHOLD: Final = 0.5
 """Posterior probability above which a pair is a candidate: the decision that minimises the
@@ -632,7 +632,7 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
             "batches": n,
             "library_version": __version__,
         }
-        resumed = _load_state(checkpoint, inputs)
+        resumed = load_state(checkpoint, inputs)
         if resumed is not None:
             job.model, pairs_compared = resumed
             timings["compare"] = timings["model"] = 0.0
@@ -655,12 +655,12 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
             del results
             timings["model"] = time.perf_counter() - t0
             assert job.model is not None
-            _save_state(checkpoint, inputs, job.model, pairs_compared)
+            save_state(checkpoint, inputs, job.model, pairs_compared)
             _WORKER["kept"] = kept
         t0 = time.perf_counter()
         _WORKER["parts"] = checkpoint
         parts = [part for _, part in _map(_run_score, n, workers, "score", progress)]
-        candidates = _group_persons(parts)
+        candidates = group_persons(parts)
         if one_to_one:
             candidates = assign_one_to_one(candidates)
         timings["score"] = time.perf_counter() - t0
@@ -676,8 +676,16 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
     return MatchResult(candidates=candidates, manifest=manifest)
 
 
-def _check_options(threshold: float | None, max_block_pairs: int,
-                   chunk_rows: int) -> float:
+def check_options(threshold: float | None, max_block_pairs: int,
+                  chunk_rows: int) -> float:
+    """The threshold to use (the default for ``None``), after refusing absurd options.
+
+    Part of the engines' surface (with :func:`load_state`, :func:`save_state` and
+    :func:`group_persons`): every engine checks options, resumes and merges the same way.
+
+    Raises:
+        ConfigError: a threshold outside [0, 1], or a non-positive block cap or batch size.
+    """
     threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
     if not 0.0 <= threshold <= 1.0 or math.isnan(threshold):
         raise ConfigError("threshold must be between 0 and 1")
@@ -722,7 +730,7 @@ def match_encoded(
         EncodingMismatchError: the files cannot be compared.
         ConfigError: invalid parameters.
     """
-    threshold = _check_options(threshold, max_block_pairs, chunk_rows)
+    threshold = check_options(threshold, max_block_pairs, chunk_rows)
     check_compatible(left_manifest, right_manifest)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
               max_block_pairs=max_block_pairs)
@@ -755,7 +763,7 @@ def match_files(
         InputDataError: a file is damaged, changed since encoding, or not an encoded file.
         ConfigError: invalid parameters.
     """
-    threshold = _check_options(threshold, max_block_pairs, chunk_rows)
+    threshold = check_options(threshold, max_block_pairs, chunk_rows)
     left_manifest = read_manifest(left)
     right_manifest, right_table = read_encoded(right)
     check_compatible(left_manifest, right_manifest)
@@ -782,8 +790,8 @@ def _empty_candidates() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in CANDIDATE_COLUMNS})
 
 
-def _load_state(checkpoint: Path | None,
-                inputs: dict[str, Any]) -> tuple[FellegiSunter, int] | None:
+def load_state(checkpoint: Path | None,
+               inputs: dict[str, Any]) -> tuple[FellegiSunter, int] | None:
     """The model and pair count of an interrupted run with the same inputs, if any."""
     if checkpoint is None:
         return None
@@ -797,8 +805,9 @@ def _load_state(checkpoint: Path | None,
     return FellegiSunter.from_state(state["model"]), int(state["pairs_compared"])
 
 
-def _save_state(checkpoint: Path | None, inputs: dict[str, Any], model: FellegiSunter,
-                pairs_compared: int) -> None:
+def save_state(checkpoint: Path | None, inputs: dict[str, Any], model: FellegiSunter,
+               pairs_compared: int) -> None:
+    """Keep the fitted model and pair count in the checkpoint (parts of another model go)."""
     if checkpoint is None:
         return
     checkpoint.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -847,7 +856,7 @@ def assign_one_to_one(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[keep].reset_index(drop=True)
 
 
-def _group_persons(parts: list[pd.DataFrame]) -> pd.DataFrame:
+def group_persons(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """One row per (left person, right person): the best-scoring alias pair; sorted."""
     parts = [p for p in parts if len(p)]
     if not parts:

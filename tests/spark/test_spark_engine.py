@@ -13,7 +13,7 @@ from pyspark.sql import SparkSession
 from spark_data import THRESHOLD, EncodedFiles
 
 import linkmatch
-from linkmatch.engines import EngineError
+from linkmatch.errors import EngineError
 from linkmatch.engines import spark as spark_engine
 from linkmatch.errors import ConfigError, InputDataError
 from linkmatch.io import write_encoded

@@ -7,7 +7,8 @@ import linkmatch
 
 def test_public_names() -> None:
     assert sorted(linkmatch.__all__) == sorted([
-        "ConfigError", "EncodeSummary", "Encoded", "EncodingMismatchError", "InputDataError",
+        "ConfigError", "EncodeSummary", "Encoded", "EncodingMismatchError", "EngineError",
+        "InputDataError",
         "Key", "KeyMaterialError", "LinkmatchError", "MatchResult", "Schema", "__version__",
         "encode", "encode_file", "link", "load_key", "match", "match_files", "reveal",
     ])
@@ -17,7 +18,7 @@ def test_public_names() -> None:
 
 def test_error_tree() -> None:
     for cls in (linkmatch.ConfigError, linkmatch.KeyMaterialError, linkmatch.InputDataError,
-                linkmatch.EncodingMismatchError):
+                linkmatch.EncodingMismatchError, linkmatch.EngineError):
         assert issubclass(cls, linkmatch.LinkmatchError)
     err = linkmatch.InputDataError("bad date", file="a.csv", row=3, column="date_of_birth")
     assert str(err) == "file a.csv, row 3, column 'date_of_birth': bad date"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import Final, Literal
 
-from linkmatch.errors import ConfigError, LinkmatchError
+from linkmatch.errors import ConfigError, EngineError
 
 __all__ = ["ENGINES", "SPARK_INSTALL_HINT", "Engine", "EngineError", "check_engine",
            "require_spark"]
@@ -28,14 +28,6 @@ __all__ = ["ENGINES", "SPARK_INSTALL_HINT", "Engine", "EngineError", "check_engi
 Engine = Literal["local", "spark"]
 ENGINES: Final[tuple[Engine, ...]] = ("local", "spark")
 SPARK_INSTALL_HINT: Final = "pip install 'linkmatch[spark]'"
-
-
-class EngineError(LinkmatchError):
-    """The engine could not finish the job (a task failed on every attempt it was given).
-
-    The message names the phase, never a value; the engine's own logs (Spark's driver and
-    executor logs) hold the details and are for a machine cleared for the data.
-    """
 
 
 def check_engine(name: str) -> Engine:

@@ -22,7 +22,7 @@ The plan (``linkmatch match A B --engine spark``):
    returns one small row per batch: (batch, content digest of the rows it saw, pickled result).
    The driver collects them in batch order and calls ``job.plan`` and ``job.fit`` between the
    passes, broadcasting only the attributes these changed; the candidates of pass 2 (few) are
-   merged with the local engine's own ``_group_persons``.
+   merged with the local engine's own ``group_persons``.
 
 Correctness checks that are cheap enough to run always: the driver streams the left file once
 itself (in a thread, while pass 0 runs) to check the manifest's content digest — so a changed or
@@ -78,8 +78,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
 from linkmatch._version import __version__
-from linkmatch.engines import EngineError
-from linkmatch.errors import ConfigError, InputDataError, LinkmatchError
+from linkmatch.errors import ConfigError, EngineError, InputDataError, LinkmatchError
 from linkmatch.io import ContentDigest, read_encoded, read_manifest
 from linkmatch.match import (
     DEFAULT_CHUNK_ROWS,
@@ -87,12 +86,12 @@ from linkmatch.match import (
     Job,
     MatchResult,
     ProgressFn,
-    _check_options,
-    _group_persons,
-    _load_state,
-    _save_state,
     assign_one_to_one,
     check_compatible,
+    check_options,
+    group_persons,
+    load_state,
+    save_state,
 )
 
 __all__ = ["DEFAULT_MASTER", "DEFAULT_MAX_BROADCAST_BYTES", "FAULT_PROPERTY", "match_encoded",
@@ -221,7 +220,7 @@ def match_files(
         ConfigError: invalid parameters, or a right side over ``max_broadcast_bytes``.
         EngineError: the Spark job failed on every attempt; nothing was produced.
     """
-    threshold = _check_options(threshold, max_block_pairs, chunk_rows)
+    threshold = check_options(threshold, max_block_pairs, chunk_rows)
     _check_partitions(partitions)
     left_spark, left_arrow = _locations(left)
     _, right_arrow = _locations(right)
@@ -268,7 +267,7 @@ def match_encoded(
     suits tables that fit on the driver; files on cluster storage go through
     :func:`match_files`. Options as there.
     """
-    threshold = _check_options(threshold, max_block_pairs, chunk_rows)
+    threshold = check_options(threshold, max_block_pairs, chunk_rows)
     _check_partitions(partitions)
     check_compatible(left_manifest, right_manifest)
     _check_broadcast(right_table, max_broadcast_bytes)
@@ -357,7 +356,7 @@ class _Run:
                 "batches": self.batches,
                 "library_version": __version__,
             }
-            resumed = _load_state(checkpoint, inputs)
+            resumed = load_state(checkpoint, inputs)
             after_plan = _fingerprints(job)
             if resumed is not None:
                 job.model, pairs_compared = resumed
@@ -372,11 +371,11 @@ class _Run:
                 del patterns
                 timings["model"] = time.perf_counter() - t0
                 assert job.model is not None
-                _save_state(checkpoint, inputs, job.model, pairs_compared)
+                save_state(checkpoint, inputs, job.model, pairs_compared)
             fitted = self._broadcast("model", *_delta(job, after_plan))
             t0 = time.perf_counter()
             parts = self._pass(grouped, "score", (base, planned, fitted), expected)
-            candidates = _group_persons([part for _, part in parts])
+            candidates = group_persons([part for _, part in parts])
             if one_to_one:
                 candidates = assign_one_to_one(candidates)
             timings["score"] = time.perf_counter() - t0
