@@ -13,9 +13,8 @@ from pyspark.sql import SparkSession
 from spark_data import THRESHOLD, EncodedFiles
 
 import linkmatch
-from linkmatch.errors import EngineError
 from linkmatch.engines import spark as spark_engine
-from linkmatch.errors import ConfigError, InputDataError
+from linkmatch.errors import ConfigError, EngineError, InputDataError
 from linkmatch.io import write_encoded
 from linkmatch.match import match_encoded
 

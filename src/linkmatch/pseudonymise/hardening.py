@@ -30,11 +30,12 @@ of each option is in ``docs/privacy.md``.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from numba import njit
 
 from linkmatch.errors import ConfigError
 from linkmatch.pseudonymise.prf import KeyedPRF
@@ -47,6 +48,24 @@ probability is used in steps of 1/256."""
 _BATCH_ROWS: Final = 8192
 
 U8 = npt.NDArray[np.uint8]
+
+
+@njit(cache=True, nogil=True)
+def _balance_rows(filters: Any, source: Any, complement: Any,
+                  out: Any) -> None:  # pragma: no cover - compiled
+    """Output bit ``j`` of each row = bit ``source[j]`` of the row, inverted if
+    ``complement[j]``: the filter and its complement under the permutation, in one pass."""
+    nbits = filters.shape[1] * 8
+    bits = np.empty(nbits, dtype=np.uint8)
+    for r in range(filters.shape[0]):
+        for i in range(nbits):
+            bits[i] = (filters[r, i >> 3] >> (i & 7)) & 1
+        for b in range(out.shape[1]):
+            byte = 0
+            for k in range(8):
+                j = 8 * b + k
+                byte |= (bits[source[j]] ^ complement[j]) << k
+            out[r, b] = byte
 
 
 def stored_filter_bits(num_bits: int, *, xor_fold: bool, balance: bool) -> int:
@@ -111,9 +130,11 @@ class FilterHardener:
             half = f.shape[1] // 2
             f = f[:, :half] ^ f[:, half:]
         if self.balance:
-            bits = np.unpackbits(f, axis=1, bitorder="little")
-            bits = np.concatenate([bits, 1 - bits], axis=1)
-            f = np.packbits(bits[:, self._perm], axis=1, bitorder="little")
+            out = np.empty((len(f), self.stored_bits // 8), dtype=np.uint8)
+            half = self.stored_bits // 2
+            _balance_rows(f, (self._perm % half).astype(np.int64),
+                          (self._perm >= half).astype(np.uint8), out)
+            f = out
         if self._flip_below:
             stream = self._keystream(macs)
             flips = np.packbits(stream < self._flip_below, axis=1, bitorder="little")
