@@ -19,7 +19,9 @@ before it is written, in this order:
    pseudonym MAC. The noise is independent between the two holders, so two encodings of the
    same name differ in a few bits, and the attacker's positions learned from known pairs are
    blurred. Deterministic per job: re-encoding a file under the same key and job salt gives
-   the same output.
+   the same output. The noise follows the job's pseudonyms, so two jobs over the same file
+   are noised independently: an adversary holding the encodings of many jobs could average
+   the noise away. BLIP is therefore an option, not a default (see ``docs/privacy.md``).
 
 Each transform is given twice: :meth:`FilterHardener.apply` works on whole matrices of filters
 with numpy and one AES call per batch, :meth:`FilterHardener.apply_reference` transforms one
