@@ -554,14 +554,28 @@ def _merge_counts(parts: list[KeyCounts]) -> KeyCounts:
 _WORKER: dict[str, Any] = {}
 
 
+def _release_arrow_memory() -> None:
+    """Hand memory Arrow's allocator keeps for reuse back to the system.
+
+    Arrow's default pool (mimalloc) keeps freed pages for later allocations; in a long
+    streaming run the batches it held stay counted in the process's memory. Called between
+    batches and phases, it keeps a match's footprint at what the current batch needs.
+    """
+    pa.default_memory_pool().release_unused()
+
+
 def _run_stats(k: int) -> _Stats:
     job: Job = _WORKER["job"]
-    return job.stats(_WORKER["source"].batch(k))
+    stats = job.stats(_WORKER["source"].batch(k))
+    _release_arrow_memory()
+    return stats
 
 
 def _run_patterns(k: int) -> _Patterns:
     job: Job = _WORKER["job"]
-    return job.patterns(_WORKER["source"].batch(k), k, keep=_WORKER["keep"])
+    patterns = job.patterns(_WORKER["source"].batch(k), k, keep=_WORKER["keep"])
+    _release_arrow_memory()
+    return patterns
 
 
 def _run_score(k: int) -> tuple[int, pd.DataFrame]:
@@ -575,6 +589,7 @@ def _run_score(k: int) -> tuple[int, pd.DataFrame]:
                      (kept[0], kept[1]) if kept else None)
     if path is not None:
         write_table(part, path)
+    _release_arrow_memory()
     return k, part
 
 
@@ -622,6 +637,7 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
         job.plan(_map(_run_stats, n, workers, "statistics", progress))
         if verify is not None:
             verify()
+        _release_arrow_memory()
         timings["index"] = time.perf_counter() - t0
         inputs = {
             "left": job.left_manifest.get("content_sha256"),
@@ -653,6 +669,7 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
             pairs_compared = sum(r.pairs for r in results)
             job.fit(results)
             del results
+            _release_arrow_memory()
             timings["model"] = time.perf_counter() - t0
             assert job.model is not None
             save_state(checkpoint, inputs, job.model, pairs_compared)
