@@ -274,7 +274,9 @@ def _with_header(frame: pd.DataFrame, header: list[str], label: str) -> pd.DataF
 
 def _iter_parquet(path: Path, label: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
     try:
-        file = pq.ParquetFile(path)
+        # pre_buffer off: else the reader keeps every row group it pre-fetched until it is
+        # closed, and a streamed file's memory grows with its size
+        file = pq.ParquetFile(path, pre_buffer=False)
     except OSError:
         raise InputDataError("cannot be read as Parquet (missing or damaged?)", file=label) \
             from None

