@@ -227,13 +227,13 @@ class Job:
         self.right_manifest = right_manifest
         self.threshold = threshold
         self.max_block_pairs = max_block_pairs
-        self.name_bytes = Schema.from_dict(left_manifest["schema"]).stored_name_bits // 8
+        schema = Schema.from_dict(left_manifest["schema"])
+        self.name_bytes = schema.stored_name_bits // 8
         self._check_width(right_table, "right")
         self.right = EncodedSide(right_table)
         # balanced filters hide their weight: their Dice is rescaled to the plain Dice scale,
         # with a density estimated from the right side (the same for every engine and batch)
-        self.name_scale = balanced_name_scale(self.right) \
-            if Schema.from_dict(left_manifest["schema"]).name_balance else 1.0
+        self.name_scale = balanced_name_scale(self.right) if schema.name_balance else 1.0
         rk, rr = explode(right_table.column("block_keys"))
         self.right_keys = (rk, rr)
         self.right_unique = np.unique(rk) if len(rk) else np.zeros(0, dtype=np.int64)
