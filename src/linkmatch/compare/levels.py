@@ -610,7 +610,10 @@ _ADDR_90: Final = _A["dice_90"]
 
 
 MIN_SCALE_PAIRS: Final = 50
-"""Fewer random pairs than this give no estimate of the filters' density: no rescaling."""
+"""Fewer random pairs than this give no estimate of the filters' density: the default is used."""
+DEFAULT_BALANCED_SCALE: Final = 2.2
+"""The scale of a side too small to estimate its own: the value measured on the generated
+asylum-like names (2.17–2.24) and on FEBRL4 (2.27), i.e. a filter density of about 0.22."""
 SCALE_SAMPLE_ROWS: Final = 20_000
 
 
@@ -634,7 +637,7 @@ def balanced_name_scale(side: EncodedSide) -> float:
     named = np.flatnonzero(side.name_count > 0)
     pairs = min(len(named), SCALE_SAMPLE_ROWS) // 2
     if pairs < MIN_SCALE_PAIRS:
-        return 1.0
+        return DEFAULT_BALANCED_SCALE
     # rows taken in the order of their content hash, not of their (salted) pseudonyms, so
     # that two jobs over the same data estimate the same scale
     order = named[np.argsort(side.content_hash()[named], kind="stable")][:2 * pairs]
