@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 
 import linkmatch
+from linkmatch.compare.levels import DEFAULT_BALANCED_SCALE, EncodedSide, balanced_name_scale
 from linkmatch.encode import encode_frame
 from linkmatch.errors import EncodingMismatchError
 from linkmatch.evaluate import evaluate
@@ -48,8 +49,6 @@ def test_a_filter_column_of_the_wrong_width_is_refused(small_data: SynthData, ke
 
 
 def test_balanced_dice_scale_is_estimated_from_the_data(small_data: SynthData, key: Key) -> None:
-    from linkmatch.compare.levels import DEFAULT_BALANCED_SCALE, EncodedSide, balanced_name_scale
-
     side = EncodedSide(encode_frame(small_data.left, key).table)
     # measured on generated names and FEBRL4: 2.17-2.27 (filter density about 0.22)
     assert 1.8 < balanced_name_scale(side) < 2.7

@@ -88,8 +88,8 @@ class FilterHardener:
         blip: flip probability per stored bit, in [0, 0.5).
     """
 
-    __slots__ = ("_blip_cipher", "_flip_below", "_perm", "_perm_prf", "balance", "num_bits",
-                 "stored_bits", "xor_fold")
+    __slots__ = ("_blip_cipher", "_complement", "_flip_below", "_perm_prf", "_source", "balance",
+                 "num_bits", "stored_bits", "xor_fold")
 
     def __init__(self, permutation_key: bytes, blip_key: bytes, *, num_bits: int,
                  xor_fold: bool = False, balance: bool = False, blip: float = 0.0) -> None:
@@ -106,7 +106,11 @@ class FilterHardener:
         # position, so the order is total)
         self._perm_prf = KeyedPRF(permutation_key)
         idx = np.arange(self.stored_bits, dtype=np.int64)
-        self._perm = np.lexsort((idx, self._perm_prf.tokens_ints(idx))) if balance else idx
+        perm = np.lexsort((idx, self._perm_prf.tokens_ints(idx))) if balance else idx
+        # stored bit j is bit _source[j] of the (folded) filter, inverted where _complement[j]
+        half = max(self.stored_bits // 2, 1)
+        self._source = (perm % half).astype(np.int64)
+        self._complement = (perm >= half).astype(np.uint8)
         # ECB as the raw block cipher over distinct counter blocks (a CTR keystream)
         self._blip_cipher = Cipher(algorithms.AES(blip_key), modes.ECB())  # noqa: S305
 
@@ -133,9 +137,7 @@ class FilterHardener:
             f = f[:, :half] ^ f[:, half:]
         if self.balance:
             out = np.empty((len(f), self.stored_bits // 8), dtype=np.uint8)
-            half = self.stored_bits // 2
-            _balance_rows(f, (self._perm % half).astype(np.int64),
-                          (self._perm >= half).astype(np.uint8), out)
+            _balance_rows(f, self._source, self._complement, out)
             f = out
         if self._flip_below:
             stream = self._keystream(macs)
