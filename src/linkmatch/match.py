@@ -24,6 +24,7 @@ Memory holds the right side and a few batches, never the left file.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import multiprocessing
@@ -42,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from linkmatch._version import __version__
-from linkmatch.compare.blocking import BlockIndex, explode
+from linkmatch.compare.blocking import BlockIndex, bucket_of, explode, key_lists, owned_pairs
 from linkmatch.compare.levels import (
     COMPARISONS,
     NAME,
@@ -240,6 +241,7 @@ class Job:
         self.right_names = NameFrequencies.count(self.right.name_keys)
         # set by plan() / fit()
         self.index: BlockIndex | None = None
+        self.live_keys = np.zeros(0, dtype=np.int64)
         self.frequencies: NameFrequencies | None = None
         self.rare_log2 = 0.0
         self.left_rows = 0
@@ -316,6 +318,10 @@ class Job:
         self.left_rows, self.left_persons = rows, persons
         self.index = BlockIndex.from_counts(self.right_keys, left_counts,
                                             max_block_pairs=self.max_block_pairs)
+        # the keys that can block a pair: held by both sides and not skipped (what an engine
+        # splitting the work by hashed buckets of keys needs to know, without the right side)
+        live = self.right_unique[left_counts > 0]
+        self.live_keys = live[~np.isin(live, self.index.skipped_keys)]
         total = rows + self.right.size
         self.frequencies = NameFrequencies.from_counts(total, _merge_counts(names))
         self.rare_log2 = float(np.log2(RARE_NAME_RECORDS / max(total, 1)))
@@ -338,19 +344,40 @@ class Job:
         keys, rows = explode(batch.column("block_keys"))
         return self.index.pairs(keys, rows)
 
-    def patterns(self, batch: pa.Table, number: int, *, keep: bool = False) -> _Patterns:
-        """Comparison patterns of one left batch's blocked pairs (pass 1)."""
+    def patterns(self, batch: pa.Table, number: int, *, keep: bool = False,
+                 pairs: bool = True) -> _Patterns:
+        """Comparison patterns of one left batch's blocked pairs (pass 1).
+
+        With ``pairs=False``, only what depends on the batch alone (its persons' name
+        frequencies and its rows of the random-pair sample): an engine that compares the pairs
+        by buckets (:meth:`bucket_patterns`) adds the patterns from there.
+        """
         assert self.frequencies is not None
         side = self.side(batch)
-        li, ri = self._pairs(side, batch)
+        if pairs:
+            li, ri = self._pairs(side, batch)
+            out = self._pair_patterns(side, self.right, li, ri, keep=keep)
+        else:
+            out = _Patterns(pairs=0, histogram=Counter(), rare_histogram=Counter(), tf_sum={},
+                            tf_n={}, person_f=0, persons=0, head=None, tail=None, sample=None)
+        out.person_f, out.persons, out.head, out.tail = _person_frequencies(side,
+                                                                            self.frequencies)
+        sample_rows = self.sample_rows.get(number, [])
+        out.sample = batch.take(pa.array(sorted(sample_rows), type=pa.int64())) \
+            if sample_rows else None
+        return out
+
+    def _pair_patterns(self, side: EncodedSide, right: EncodedSide, li: npt.NDArray[np.int64],
+                       ri: npt.NDArray[np.int64], *, keep: bool = False) -> _Patterns:
+        """The pattern counts of the pairs ``(li, ri)``; no person or sample part."""
+        assert self.frequencies is not None
         histogram: Counter[int] = Counter()
         rare_histogram: Counter[int] = Counter()
         tf_sum: dict[int, int] = {}
         tf_n: dict[int, int] = {}
         kept = None
         if len(li):
-            ev = compare_pairs(side, self.right, li, ri, self.frequencies,
-                               name_scale=self.name_scale)
+            ev = compare_pairs(side, right, li, ri, self.frequencies, name_scale=self.name_scale)
             pcodes = pattern_codes(ev.levels)
             histogram.update(_histogram(pcodes))
             rare = (ev.levels[:, 0] == NAME.levels.index("keys_all")) & \
@@ -362,13 +389,9 @@ class Job:
                 tf_n[lvl] = int(sel.sum())
             if keep:
                 kept = [(li, ri, ev)]
-        f_total, persons, head, tail = _person_frequencies(side, self.frequencies)
-        sample_rows = self.sample_rows.get(number, [])
-        sample = batch.take(pa.array(sorted(sample_rows), type=pa.int64())) \
-            if sample_rows else None
         return _Patterns(pairs=len(li), histogram=histogram, rare_histogram=rare_histogram,
-                         tf_sum=tf_sum, tf_n=tf_n, person_f=f_total, persons=persons,
-                         head=head, tail=tail, sample=sample, kept=kept)
+                         tf_sum=tf_sum, tf_n=tf_n, person_f=0, persons=0, head=None, tail=None,
+                         sample=None, kept=kept)
 
     def fit(self, results: Sequence[_Patterns]) -> FellegiSunter:
         """Fit the model from all batches' patterns, in order (EM, random pairs for u)."""
@@ -398,8 +421,11 @@ class Job:
         else:
             random_levels = np.zeros((0, len(COMPARISONS)), dtype=np.uint8)
         if histogram and len(random_levels):
-            model = fit_em(dict(histogram), random_levels, total_pairs=total_pairs,
-                           rare_name_pattern_count=dict(rare_histogram))
+            # sorted: the float sums of EM must not depend on the order the counts arrived in
+            # (batches here, buckets on Spark's co-group plan)
+            model = fit_em(dict(sorted(histogram.items())), random_levels,
+                           total_pairs=total_pairs,
+                           rare_name_pattern_count=dict(sorted(rare_histogram.items())))
         else:
             model = fit_em({0: 1}, random_levels if len(random_levels) else
                            np.zeros((1, len(COMPARISONS)), dtype=np.uint8),
@@ -473,6 +499,77 @@ class Job:
                                                          name_scale=self.name_scale)
         return _candidates(side, self.right, li, ri, ev, self.model, self.threshold)
 
+    # -- the same passes by hashed buckets of blocking keys ----------------------------------
+    #
+    # An engine that cannot give every task the whole right side (Spark's co-group plan) sends
+    # each left and right record to the buckets of its live keys (:meth:`bucket_rows`) and
+    # compares bucket by bucket: a bucket's pairs are those sharing a key of that bucket and
+    # owned by it (:func:`~linkmatch.compare.blocking.owned_pairs`), so that every blocked pair
+    # is compared exactly once. Pattern counts are exact integer sums and candidates are
+    # merged by :func:`group_persons`, so the results equal the batch passes'.
+
+    def slim(self) -> Job:
+        """This job without the right side (what bucket tasks need: global values only)."""
+        out = copy.copy(self)
+        for name in ("right", "right_keys", "right_names", "index"):
+            vars(out).pop(name, None)
+        return out
+
+    def bucket_rows(self, table: pa.Table, buckets: int) -> tuple[npt.NDArray[np.int64],
+                                                                  npt.NDArray[np.int64]]:
+        """(row, bucket) of each distinct bucket of each row's live keys (after :meth:`plan`)."""
+        keys, rows = explode(table.column("block_keys"))
+        live = _member(keys, self.live_keys)
+        code = np.unique(rows[live] * buckets + bucket_of(keys[live], buckets))
+        return code // buckets, code % buckets
+
+    def _bucket_pairs(self, left: EncodedSide, lt: pa.Table, right: EncodedSide, rt: pa.Table,
+                      bucket: int, buckets: int) -> tuple[npt.NDArray[np.int64],
+                                                          npt.NDArray[np.int64]]:
+        """The pairs bucket ``bucket`` compares, sorted by (left row, right row)."""
+        sides = []
+        for side, table in ((left, lt), (right, rt)):
+            keys, rows = explode(table.column("block_keys"))
+            live = _member(keys, self.live_keys)
+            sides.append(key_lists(keys[live], rows[live], side.size))
+        (l_off, l_keys), (r_off, r_keys) = sides
+        l_rows = np.repeat(np.arange(left.size, dtype=np.int64), np.diff(l_off))
+        r_rows = np.repeat(np.arange(right.size, dtype=np.int64), np.diff(r_off))
+        in_l = bucket_of(l_keys, buckets) == bucket
+        in_r = bucket_of(r_keys, buckets) == bucket
+        r_keys_b, r_rows_b = r_keys[in_r], r_rows[in_r]
+        # every key here is live: nothing is skipped again (max_block_pairs=0 with no left
+        # counts skips nothing)
+        index = BlockIndex.from_counts(
+            (r_keys_b, r_rows_b), np.zeros(len(np.unique(r_keys_b)), dtype=np.int64),
+            max_block_pairs=0)
+        li, ri = index.pairs(l_keys[in_l], l_rows[in_l])
+        own = owned_pairs(li, ri, (l_off, l_keys), (r_off, r_keys), bucket, buckets)
+        return li[own], ri[own]
+
+    def _bucket_sides(self, left: pa.Table, right: pa.Table) -> tuple[EncodedSide, EncodedSide]:
+        self._check_width(right, "right")
+        return self.side(left), EncodedSide(right)
+
+    def bucket_patterns(self, left: pa.Table, right: pa.Table, bucket: int,
+                        buckets: int) -> _Patterns:
+        """Pass 1 over one bucket: the pattern counts of the pairs it owns."""
+        ls, rs = self._bucket_sides(left, right)
+        li, ri = self._bucket_pairs(ls, left, rs, right, bucket, buckets)
+        return self._pair_patterns(ls, rs, li, ri)
+
+    def bucket_score(self, left: pa.Table, right: pa.Table, bucket: int,
+                     buckets: int) -> pd.DataFrame:
+        """Pass 2 over one bucket: candidates of the pairs it owns above the threshold."""
+        assert self.model is not None
+        assert self.frequencies is not None
+        ls, rs = self._bucket_sides(left, right)
+        li, ri = self._bucket_pairs(ls, left, rs, right, bucket, buckets)
+        if not len(li):
+            return _empty_candidates()
+        ev = compare_pairs(ls, rs, li, ri, self.frequencies, name_scale=self.name_scale)
+        return _candidates(ls, rs, li, ri, ev, self.model, self.threshold)
+
 
     def manifest(self, candidates: pd.DataFrame, pairs_compared: int,
                  one_to_one: bool) -> dict[str, Any]:
@@ -501,6 +598,15 @@ class Job:
             },
             "model": self.model.to_dict(),
         }
+
+
+def _member(keys: npt.NDArray[np.int64], sorted_set: npt.NDArray[np.int64]
+            ) -> npt.NDArray[np.bool_]:
+    """Which ``keys`` are in the sorted array ``sorted_set``."""
+    if not len(sorted_set):
+        return np.zeros(len(keys), dtype=np.bool_)
+    pos = np.minimum(np.searchsorted(sorted_set, keys), len(sorted_set) - 1)
+    return np.asarray(sorted_set[pos] == keys)
 
 
 def _histogram(codes: npt.NDArray[np.int64]) -> dict[int, int]:
@@ -882,7 +988,12 @@ def group_persons(parts: list[pd.DataFrame]) -> pd.DataFrame:
         return _empty_candidates()
     frame = pd.concat(parts, ignore_index=True)
     frame["score"] = frame["score"].round(6)
-    frame = frame.sort_values(["score", "name_score", "left_id", "right_id"],
-                              ascending=[False, False, True, True], kind="mergesort")
+    # every column decides a tie, so that the row kept for a person pair does not depend on
+    # the order of the parts (batches locally, buckets on Spark's co-group plan)
+    rest = [c for c in CANDIDATE_COLUMNS if c not in {"score", "name_score", "left_id",
+                                                        "right_id"}]
+    frame = frame.sort_values(["score", "name_score", "left_id", "right_id", *rest],
+                              ascending=[False, False, True, True, *([True] * len(rest))],
+                              kind="mergesort")
     frame = frame.drop_duplicates(["left_id", "right_id"], keep="first")
     return frame.loc[:, list(CANDIDATE_COLUMNS)].reset_index(drop=True)

@@ -102,11 +102,51 @@ def test_changed_left_file_is_refused(spark: SparkSession, encoded_files: Encode
                                  spark=spark)
 
 
-def test_right_side_over_the_broadcast_limit_is_refused_before_spark_runs(
+def test_right_side_over_the_broadcast_limit_is_co_grouped_with_local_candidates(
+        spark: SparkSession, encoded_files: EncodedFiles, local_candidates: pd.DataFrame,
+        tmp_path: Path) -> None:
+    """Too large to broadcast: both sides go to hashed buckets of their keys; same candidates,
+    and a failed bucket task is retried."""
+    flag = tmp_path / "failed-once"
+    spark.sparkContext.setLocalProperty(spark_engine.FAULT_PROPERTY, f"score:{flag}")
+    try:
+        result = spark_engine.match_files(
+            encoded_files.left_path, encoded_files.right_path, spark=spark,
+            threshold=THRESHOLD, chunk_rows=1000, max_broadcast_bytes=1024)
+    finally:
+        spark.sparkContext.setLocalProperty(spark_engine.FAULT_PROPERTY, "")
+    assert flag.exists()
+    _same(result.candidates, local_candidates)
+    assert result.manifest["spark"]["plan"] == "cogroup"
+    assert result.manifest["spark"]["buckets"] >= 4
+    # the right side was not broadcast: only the job's global values (far smaller)
+    assert result.manifest["spark"]["broadcast_bytes"]["job"] < \
+        encoded_files.right.table.nbytes
+
+
+@pytest.mark.parametrize("buckets", [1, 7])
+def test_co_group_plan_in_memory_for_any_number_of_buckets(
+        spark: SparkSession, encoded_files: EncodedFiles, buckets: int) -> None:
+    left, right = encoded_files.left, encoded_files.right
+    want = match_encoded(left.manifest, left.table, right.manifest, right.table,
+                         threshold=THRESHOLD, chunk_rows=1000)
+    got = spark_engine.match_encoded(left.manifest, left.table, right.manifest, right.table,
+                                     spark=spark, threshold=THRESHOLD, chunk_rows=1000,
+                                     plan="cogroup", buckets=buckets)
+    _same(got.candidates, want.candidates)
+    assert got.manifest["model"] == want.manifest["model"]
+    assert got.manifest["counts"] == want.manifest["counts"]
+
+
+def test_broadcast_plan_over_the_limit_is_refused_before_spark_runs(
         encoded_files: EncodedFiles) -> None:
-    with pytest.raises(ConfigError, match=r"co-group plan .* not implemented"):
-        spark_engine.match_files(encoded_files.left_path, encoded_files.right_path,
-                                 max_broadcast_bytes=1024)
+    paths = (encoded_files.left_path, encoded_files.right_path)
+    with pytest.raises(ConfigError, match=r"broadcast limit .* plan 'cogroup'"):
+        spark_engine.match_files(*paths, max_broadcast_bytes=1024, plan="broadcast")
+    with pytest.raises(ConfigError, match="plan must be one of"):
+        spark_engine.match_files(*paths, plan="shuffle")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="buckets"):
+        spark_engine.match_files(*paths, plan="cogroup", buckets=0)
 
 
 def test_options_that_do_not_fit_the_engine_are_refused(encoded_files: EncodedFiles) -> None:

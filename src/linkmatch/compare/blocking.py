@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
-__all__ = ["BlockIndex", "BlockingStats", "candidate_pairs", "candidate_pairs_reference"]
+__all__ = ["BlockIndex", "BlockingStats", "bucket_of", "candidate_pairs",
+           "candidate_pairs_reference", "key_lists", "owned_pairs", "owned_pairs_reference"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -178,4 +179,106 @@ def candidate_pairs_reference(
         if len(lrows) * len(rrows) > max_block_pairs:
             continue
         out.update((i, j) for i in lrows for j in rrows)
+    return out
+
+
+# ------------------------------------------------------------------- hashed buckets (co-group)
+#
+# An engine that cannot hold the whole right side in every task (Spark's co-group plan) splits
+# the work by *buckets* of blocking keys: bucket ``b`` holds every key whose hash lands in ``b``,
+# with every left and right record holding such a key. A pair sharing keys in several buckets
+# is met in each of them; it is compared in one only, its *owner*: the smallest bucket among the
+# keys the two records share. The union over buckets is then exactly the pair set of
+# :meth:`BlockIndex.pairs`, each pair once, whatever the number of buckets.
+
+_MIX1: Final = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2: Final = np.uint64(0x94D049BB133111EB)
+
+
+def bucket_of(keys: IntArray, buckets: int) -> IntArray:
+    """Bucket (``0 <= b < buckets``) of each blocking key.
+
+    The keys are keyed hashes already; they are mixed once more (the SplitMix64 finaliser) so
+    that no structure a key derivation might leave in the low bits decides the bucket. A
+    bucket holds many keys, never one raw value's records alone unless by chance, and the skew
+    of a common value is already capped by the skipped-key rule.
+    """
+    x = np.asarray(keys, dtype=np.int64).view(np.uint64).copy()
+    with np.errstate(over="ignore"):
+        x ^= x >> np.uint64(30)
+        x *= _MIX1
+        x ^= x >> np.uint64(27)
+        x *= _MIX2
+        x ^= x >> np.uint64(31)
+    return (x % np.uint64(buckets)).astype(np.int64)
+
+
+def key_lists(keys: IntArray, rows: IntArray, num_rows: int) -> tuple[IntArray, IntArray]:
+    """(offsets, keys) of each row's distinct keys in ascending order (CSR form)."""
+    order = np.lexsort((keys, rows))
+    k, r = keys[order], rows[order]
+    if len(k):
+        first = np.r_[True, (k[1:] != k[:-1]) | (r[1:] != r[:-1])]
+        k, r = k[first], r[first]
+    offsets = np.searchsorted(r, np.arange(num_rows + 1, dtype=np.int64)).astype(np.int64)
+    return offsets, np.ascontiguousarray(k, dtype=np.int64)
+
+
+def owned_pairs(li: IntArray, ri: IntArray, left: tuple[IntArray, IntArray],
+                right: tuple[IntArray, IntArray], bucket: int,
+                buckets: int) -> npt.NDArray[np.bool_]:
+    """Which pairs bucket ``bucket`` owns: the smallest bucket of their shared keys is it.
+
+    Args:
+        li, ri: the pairs, as row numbers of the two sides.
+        left, right: each side's keys per row, as :func:`key_lists` gives them (only the keys
+            that may block: shared by both sides and not skipped).
+        bucket, buckets: this bucket and the number of buckets.
+    """
+    if not len(li):
+        return np.zeros(0, dtype=np.bool_)
+    return np.asarray(_owned(np.ascontiguousarray(li, dtype=np.int64),
+                             np.ascontiguousarray(ri, dtype=np.int64), left[0], left[1],
+                             right[0], right[1], bucket, buckets), dtype=np.bool_)
+
+
+@njit(cache=True, nogil=True)
+def _owned(li: Any, ri: Any, l_off: Any, l_keys: Any, r_off: Any, r_keys: Any, bucket: int,
+           buckets: int) -> Any:  # pragma: no cover - compiled
+    out = np.zeros(len(li), dtype=np.bool_)
+    nb = np.uint64(buckets)
+    for p in range(len(li)):
+        a, a_end = l_off[li[p]], l_off[li[p] + 1]
+        b, b_end = r_off[ri[p]], r_off[ri[p] + 1]
+        best = np.int64(buckets)
+        while a < a_end and b < b_end:
+            ka, kb = l_keys[a], r_keys[b]
+            if ka < kb:
+                a += 1
+            elif kb < ka:
+                b += 1
+            else:
+                x = np.uint64(ka)
+                x ^= x >> np.uint64(30)
+                x *= np.uint64(0xBF58476D1CE4E5B9)
+                x ^= x >> np.uint64(27)
+                x *= np.uint64(0x94D049BB133111EB)
+                x ^= x >> np.uint64(31)
+                owner = np.int64(x % nb)
+                if owner < best:
+                    best = owner
+                a += 1
+                b += 1
+        out[p] = best == bucket
+    return out
+
+
+def owned_pairs_reference(pairs: list[tuple[int, int]], left: list[list[int]],
+                          right: list[list[int]], bucket: int, buckets: int) -> list[bool]:
+    """Plain-Python ownership, the reference for property tests."""
+    out = []
+    for i, j in pairs:
+        shared = set(left[i]) & set(right[j])
+        owners = [int(bucket_of(np.array([k], dtype=np.int64), buckets)[0]) for k in shared]
+        out.append(bool(owners) and min(owners) == bucket)
     return out

@@ -66,7 +66,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -76,6 +76,7 @@ from pyspark import Broadcast, StorageLevel, TaskContext
 from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as sf
+from pyspark.sql.types import LongType, StructField, StructType
 
 from linkmatch._version import __version__
 from linkmatch.errors import ConfigError, EngineError, InputDataError, LinkmatchError
@@ -94,8 +95,8 @@ from linkmatch.match import (
     save_state,
 )
 
-__all__ = ["DEFAULT_MASTER", "DEFAULT_MAX_BROADCAST_BYTES", "FAULT_PROPERTY", "match_encoded",
-           "match_files", "session"]
+__all__ = ["DEFAULT_MASTER", "DEFAULT_MAX_BROADCAST_BYTES", "FAULT_PROPERTY", "PLANS", "Plan",
+           "match_encoded", "match_files", "session"]
 
 log = logging.getLogger("linkmatch")
 
@@ -121,7 +122,16 @@ PHASES: Final = ("statistics", "compare", "score")
 _ROW: Final = "_linkmatch_row"
 _BATCH: Final = "_linkmatch_batch"
 _PART: Final = "_linkmatch_partition"
+_BUCKET: Final = "_linkmatch_bucket"
 _RESULT_SCHEMA: Final = "batch long, digest string, payload binary"
+_BUCKET_RESULT_SCHEMA: Final = "bucket long, payload binary"
+
+Plan = Literal["auto", "broadcast", "cogroup"]
+PLANS: Final = ("auto", "broadcast", "cogroup")
+
+RIGHT_ROWS_PER_BUCKET: Final = 20_000
+"""Right rows per bucket the default bucket count aims at on the co-group plan: a bucket task
+holds its rows of both sides and their pairs' evidence (a few hundred MB at most)."""
 
 
 # ----------------------------------------------------------------------------------- session
@@ -192,6 +202,8 @@ def match_files(
     checkpoint: Path | None = None,
     partitions: int | None = None,
     max_broadcast_bytes: int = DEFAULT_MAX_BROADCAST_BYTES,
+    plan: Plan = "auto",
+    buckets: int | None = None,
     progress: ProgressFn | None = None,
 ) -> MatchResult:
     """Match two encoded files on Spark; same options and candidates as the local engine.
@@ -201,7 +213,8 @@ def match_files(
             must be visible to every executor, as on ``local`` masters or a shared disk) or a
             URI (``hdfs://``, ``s3a://``, ``abfss://``, ...). The driver also reads it once,
             through pyarrow, to check its content digest.
-        right: the smaller encoded file, read by the driver and broadcast.
+        right: the smaller encoded file (a path or URI, as ``left``), read by the driver;
+            broadcast, or read by Spark too on the co-group plan.
         spark: a running SparkSession to use (left running); default: the active session, or
             a new one on ``master`` stopped at the end.
         master: master URL of a new session (default :data:`DEFAULT_MASTER`).
@@ -211,23 +224,30 @@ def match_files(
             skips the compare pass (candidates are recomputed: they are cheap).
         partitions: Spark partitions of the left side (default: one per batch); results do not
             depend on it.
-        max_broadcast_bytes: largest right table broadcast (Arrow bytes in memory).
+        max_broadcast_bytes: largest right table broadcast (Arrow bytes in memory); above
+            it, ``plan="auto"`` co-groups.
+        plan: ``"broadcast"`` (the right side to every task), ``"cogroup"`` (both sides
+            shuffled to hashed buckets of their blocking keys), or ``"auto"``: broadcast when
+            the right side is under ``max_broadcast_bytes``. The candidates are the same.
+        buckets: number of buckets of the co-group plan (default: from the right side's size
+            and Spark's parallelism); results do not depend on it.
         progress: called with (phase, batches done, batches in all).
 
     Raises:
         EncodingMismatchError: the files cannot be compared.
         InputDataError: a file is damaged, changed since encoding, or not an encoded file.
-        ConfigError: invalid parameters, or a right side over ``max_broadcast_bytes``.
+        ConfigError: invalid parameters, or ``plan="broadcast"`` with a right side over
+            ``max_broadcast_bytes``.
         EngineError: the Spark job failed on every attempt; nothing was produced.
     """
     threshold = check_options(threshold, max_block_pairs, chunk_rows)
     _check_partitions(partitions)
     left_spark, left_arrow = _locations(left)
-    _, right_arrow = _locations(right)
+    right_spark, right_arrow = _locations(right)
     left_manifest = read_manifest(left_arrow)
     right_manifest, right_table = read_encoded(right_arrow)
     check_compatible(left_manifest, right_manifest)
-    _check_broadcast(right_table, max_broadcast_bytes)
+    cogroup = _choose_plan(plan, right_table, max_broadcast_bytes, buckets)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
               max_block_pairs=max_block_pairs)
     footer = pq.read_metadata(left_arrow)
@@ -240,8 +260,14 @@ def match_files(
     with session(spark, master) as active:
         frame = active.read.parquet(left_spark).select(
             *schema.names, sf.col("_metadata.row_index").alias(_ROW))
+        right_side = None
+        if cogroup:
+            right_schema = right_table.schema.remove_metadata()
+            right_side = _Right(active.read.parquet(right_spark).select(
+                *right_schema.names, sf.col("_metadata.row_index").alias(_ROW)), right_schema)
         return _Run(active, job, _Left(frame, schema, rows, digests), chunk_rows=chunk_rows,
-                    partitions=partitions, progress=progress).run(one_to_one, checkpoint)
+                    partitions=partitions, progress=progress, right=right_side,
+                    buckets=buckets).run(one_to_one, checkpoint)
 
 
 def match_encoded(
@@ -259,6 +285,8 @@ def match_encoded(
     checkpoint: Path | None = None,
     partitions: int | None = None,
     max_broadcast_bytes: int = DEFAULT_MAX_BROADCAST_BYTES,
+    plan: Plan = "auto",
+    buckets: int | None = None,
     progress: ProgressFn | None = None,
 ) -> MatchResult:
     """Match two encoded tables held by the driver on Spark (``linkmatch link --engine spark``).
@@ -270,7 +298,7 @@ def match_encoded(
     threshold = check_options(threshold, max_block_pairs, chunk_rows)
     _check_partitions(partitions)
     check_compatible(left_manifest, right_manifest)
-    _check_broadcast(right_table, max_broadcast_bytes)
+    cogroup = _choose_plan(plan, right_table, max_broadcast_bytes, buckets)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
               max_block_pairs=max_block_pairs)
     table = left_table.replace_schema_metadata(None)
@@ -283,9 +311,16 @@ def match_encoded(
     with session(spark, master) as active:
         numbered = table.append_column(_ROW, pa.array(np.arange(rows, dtype=np.int64)))
         frame = active.createDataFrame(numbered)
+        right_side = None
+        if cogroup:
+            right_schema = right_table.schema.remove_metadata()
+            right_side = _Right(active.createDataFrame(
+                right_table.replace_schema_metadata(None).append_column(
+                    _ROW, pa.array(np.arange(right_table.num_rows, dtype=np.int64)))),
+                right_schema)
         return _Run(active, job, _Left(frame, table.schema, rows, digests),
-                    chunk_rows=chunk_rows, partitions=partitions,
-                    progress=progress).run(one_to_one, checkpoint)
+                    chunk_rows=chunk_rows, partitions=partitions, progress=progress,
+                    right=right_side, buckets=buckets).run(one_to_one, checkpoint)
 
 
 # ---------------------------------------------------------------------------- driver side
@@ -301,13 +336,24 @@ class _Left:
     digests: Callable[[threading.Event], list[str]]  # per batch, from the driver's own read
 
 
+@dataclass(frozen=True)
+class _Right:
+    """The right side as Spark reads it, for the co-group plan."""
+
+    frame: DataFrame  # the encoded columns and _ROW
+    schema: pa.Schema  # its Arrow types
+
+
 class _Run:
     """One job on one session: the passes, the broadcasts, and what they must agree on."""
 
     def __init__(self, spark: SparkSession, job: Job, left: _Left, *, chunk_rows: int,
-                 partitions: int | None, progress: ProgressFn | None) -> None:
+                 partitions: int | None, progress: ProgressFn | None,
+                 right: _Right | None = None, buckets: int | None = None) -> None:
         self.spark = spark
         self.sc = spark.sparkContext
+        self.right = right  # set: the co-group plan
+        self.buckets = buckets or _default_buckets(job, self.sc.defaultParallelism)
         self.job = job
         self.left = left
         self.chunk_rows = chunk_rows
@@ -324,15 +370,19 @@ class _Run:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         job = self.job
+        cogroup = self.right is not None
         grouped = self.left.frame \
             .withColumn(_BATCH, sf.expr(f"{_ROW} div {self.chunk_rows}")) \
             .withColumn(_PART, _round_robin(self.spark, sf.col(_BATCH), self.partitions)) \
             .repartition(self.partitions, _PART).sortWithinPartitions(_BATCH, _ROW) \
             .drop(_PART).persist(StorageLevel.MEMORY_AND_DISK)
+        bucketed: tuple[DataFrame, DataFrame] | None = None
         stop = threading.Event()
         try:
-            before = _fingerprints(job)
-            base = self._broadcast("job", job, sum(size for _, size in before.values()))
+            # on the co-group plan the tasks get the job without its right side
+            view = job.slim() if cogroup else job
+            before = _fingerprints(view)
+            base = self._broadcast("job", view, sum(size for _, size in before.values()))
             t0 = time.perf_counter()
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="linkmatch-digest") as pool:
                 expected_future = pool.submit(self.left.digests, stop)
@@ -345,7 +395,8 @@ class _Run:
             self._check_digests("statistics", stats, expected)
             job.plan([result for _, result in stats])
             del stats
-            planned = self._broadcast("plan", *_delta(job, before))
+            view = job.slim() if cogroup else job
+            planned = self._broadcast("plan", *_delta(view, before))
             timings["index"] = time.perf_counter() - t0
             inputs = {
                 "left": job.left_manifest.get("content_sha256"),
@@ -357,31 +408,48 @@ class _Run:
                 "library_version": __version__,
             }
             resumed = load_state(checkpoint, inputs)
-            after_plan = _fingerprints(job)
+            after_plan = _fingerprints(view)
             if resumed is not None:
                 job.model, pairs_compared = resumed
                 timings["compare"] = timings["model"] = 0.0
             else:
                 t0 = time.perf_counter()
-                patterns = self._pass(grouped, "compare", (base, planned), expected)
+                if not cogroup:
+                    patterns = [result for _, result in
+                                self._pass(grouped, "compare", (base, planned), expected)]
+                else:
+                    # the batch part (persons, random-pair sample), then the pairs by bucket
+                    patterns = [result for _, result in
+                                self._pass(grouped, "compare", (base, planned), expected,
+                                           work="persons")]
+                    bucketed = self._bucketed(grouped, (base, planned))
+                    patterns += self._bucket_pass(*bucketed, "compare", (base, planned))
                 timings["compare"] = time.perf_counter() - t0
                 t0 = time.perf_counter()
-                pairs_compared = sum(result.pairs for _, result in patterns)
-                job.fit([result for _, result in patterns])
+                pairs_compared = sum(result.pairs for result in patterns)
+                job.fit(patterns)
                 del patterns
                 timings["model"] = time.perf_counter() - t0
                 assert job.model is not None
                 save_state(checkpoint, inputs, job.model, pairs_compared)
-            fitted = self._broadcast("model", *_delta(job, after_plan))
+            view = job.slim() if cogroup else job
+            fitted = self._broadcast("model", *_delta(view, after_plan))
             t0 = time.perf_counter()
-            parts = self._pass(grouped, "score", (base, planned, fitted), expected)
-            candidates = group_persons([part for _, part in parts])
+            if not cogroup:
+                parts = [part for _, part in
+                         self._pass(grouped, "score", (base, planned, fitted), expected)]
+            else:
+                bucketed = bucketed or self._bucketed(grouped, (base, planned))
+                parts = self._bucket_pass(*bucketed, "score", (base, planned, fitted))
+            candidates = group_persons(parts)
             if one_to_one:
                 candidates = assign_one_to_one(candidates)
             timings["score"] = time.perf_counter() - t0
         finally:
             stop.set()
             grouped.unpersist(blocking=False)
+            for frame in bucketed or ():
+                frame.unpersist(blocking=False)
             for broadcast in self.broadcasts:
                 broadcast.destroy(blocking=False)
         timings["total"] = time.perf_counter() - started
@@ -389,24 +457,47 @@ class _Run:
                            manifest=self._manifest(candidates, pairs_compared, one_to_one,
                                                    timings))
 
-    def _broadcast(self, name: str, value: Any, size: int) -> Broadcast[Any]:
-        broadcast = self.sc.broadcast(value)
-        self.broadcasts.append(broadcast)
-        self.broadcast_bytes[name] = size
-        return broadcast
+    def _bucketed(self, grouped: DataFrame,
+                  state: tuple[Broadcast[Any], ...]) -> tuple[DataFrame, DataFrame]:
+        """Both sides, each row once per bucket of its live blocking keys (kept for 2 passes)."""
+        assert self.right is not None
+        out = []
+        for frame in (grouped.drop(_BATCH), self.right.frame):
+            task = functools.partial(_bucketise, state=state, buckets=self.buckets)
+            spark_schema = StructType([*frame.schema.fields,
+                                       StructField(_BUCKET, LongType(), nullable=False)])
+            out.append(frame.mapInArrow(task, spark_schema)
+                       .persist(StorageLevel.MEMORY_AND_DISK))
+        return out[0], out[1]
 
-    def _pass(self, grouped: DataFrame, phase: str, state: tuple[Broadcast[Any], ...],
-              expected: Sequence[str] | None) -> list[tuple[str, Any]]:
-        """One pass over all batches: (digest, result) per batch, in batch order."""
-        task = functools.partial(_task, phase=phase, state=state, schema=self.left.schema,
-                                 chunk_rows=self.chunk_rows, rows=self.left.rows)
-        self.sc.setJobGroup(f"{self.group}-{phase}",
-                            f"linkmatch match: {phase} ({self.batches} batches)")
+    def _bucket_pass(self, left: DataFrame, right: DataFrame, phase: str,
+                     state: tuple[Broadcast[Any], ...]) -> list[Any]:
+        """One pass over all buckets (co-group plan): the results, in bucket order."""
+        assert self.right is not None
+        task = functools.partial(_bucket_task, phase=phase, state=state,
+                                 schemas=(self.left.schema, self.right.schema),
+                                 buckets=self.buckets)
+        cogrouped = left.groupBy(_BUCKET).cogroup(right.groupBy(_BUCKET)) \
+            .applyInArrow(task, _BUCKET_RESULT_SCHEMA)
+        rows = self._collect(cogrouped, phase, f"{self.buckets} buckets")
+        self.result_bytes[f"{phase}-buckets"] = sum(len(row["payload"]) for row in rows)
+        by_bucket: dict[int, Any] = {}
+        for row in rows:
+            number = int(row["bucket"])
+            if number in by_bucket or not 0 <= number < self.buckets:
+                raise EngineError(f"Spark returned bucket {number} twice or out of range in "
+                                  f"phase {phase!r}")
+            by_bucket[number] = _unpickle(row["payload"])
         if self.progress is not None:
-            self.progress(phase, 0, self.batches)
+            self.progress(phase, self.batches, self.batches)
+        return [by_bucket[k] for k in sorted(by_bucket)]
+
+    def _collect(self, frame: DataFrame, phase: str, what: str) -> list[Any]:
+        """Run a pass's Spark job under its job group; a failed job is an EngineError."""
+        self.sc.setJobGroup(f"{self.group}-{phase}", f"linkmatch match: {phase} ({what})")
         try:
             with self._progress_poller(phase):
-                rows = grouped.mapInArrow(task, _RESULT_SCHEMA).collect()
+                return frame.collect()
         except (PySparkException, Py4JError) as exc:
             raise EngineError(
                 f"the Spark job failed in phase {phase!r}: a task failed on every attempt "
@@ -416,23 +507,42 @@ class _Run:
         finally:
             self.sc.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
             self.sc.setLocalProperty("spark.job.description", None)  # type: ignore[arg-type]
-        self.result_bytes[phase] = sum(len(row["payload"]) for row in rows)
+
+    def _broadcast(self, name: str, value: Any, size: int) -> Broadcast[Any]:
+        broadcast = self.sc.broadcast(value)
+        self.broadcasts.append(broadcast)
+        self.broadcast_bytes[name] = size
+        return broadcast
+
+    def _pass(self, grouped: DataFrame, phase: str, state: tuple[Broadcast[Any], ...],
+              expected: Sequence[str] | None, *, work: str | None = None
+              ) -> list[tuple[str, Any]]:
+        """One pass over all batches: (digest, result) per batch, in batch order.
+
+        ``work`` names the tasks' function when it is not the phase's own (the co-group plan's
+        batch part of the compare phase).
+        """
+        task = functools.partial(_task, phase=work or phase, state=state,
+                                 schema=self.left.schema, chunk_rows=self.chunk_rows,
+                                 rows=self.left.rows)
+        if self.progress is not None:
+            self.progress(phase, 0, self.batches)
+        rows = self._collect(grouped.mapInArrow(task, _RESULT_SCHEMA), phase,
+                             f"{self.batches} batches")
+        self.result_bytes[work or phase] = sum(len(row["payload"]) for row in rows)
         by_batch: dict[int, tuple[str, Any]] = {}
         for row in rows:
             number = int(row["batch"])
             if number in by_batch:
                 raise EngineError(f"Spark returned batch {number} twice in phase {phase!r}")
-            ok, value = pickle.loads(row["payload"])  # noqa: S301 -- written by our own tasks
-            if not ok:
-                raise value
-            by_batch[number] = (str(row["digest"]), value)
+            by_batch[number] = (str(row["digest"]), _unpickle(row["payload"]))
         if sorted(by_batch) != list(range(self.batches)):
             raise EngineError(f"Spark returned {len(by_batch)} of {self.batches} batches in "
                               f"phase {phase!r}")
         results = [by_batch[k] for k in range(self.batches)]
         if expected is not None:
             self._check_digests(phase, results, expected)
-        if self.progress is not None:
+        if self.progress is not None and work is None:
             self.progress(phase, self.batches, self.batches)
         return results
 
@@ -492,6 +602,8 @@ class _Run:
                 "version": self.spark.version,
                 "master": _master_kind(master),
                 "partitions": self.partitions,
+                "plan": "cogroup" if self.right is not None else "broadcast",
+                "buckets": self.buckets if self.right is not None else None,
                 "broadcast_bytes": self.broadcast_bytes,
                 "result_bytes": self.result_bytes,
             },
@@ -558,15 +670,26 @@ def _check_partitions(partitions: int | None) -> None:
         raise ConfigError("partitions must be a positive whole number")
 
 
-def _check_broadcast(right_table: pa.Table, limit: int) -> None:
+def _choose_plan(plan: str, right_table: pa.Table, limit: int, buckets: int | None) -> bool:
+    """Whether the job runs on the co-group plan; refuse options that do not fit."""
+    if plan not in PLANS:
+        raise ConfigError(f"plan must be one of {', '.join(PLANS)}")
+    if buckets is not None and buckets < 1:
+        raise ConfigError("buckets must be a positive whole number")
     size = right_table.nbytes
-    if size > limit:
+    if plan == "broadcast" and size > limit:
         raise ConfigError(
             f"the right (reference) side is {size / 2**20:,.0f} MiB in memory, over the Spark "
-            f"engine's broadcast limit of {limit / 2**20:,.0f} MiB (max_broadcast_bytes). The "
-            "co-group plan for a right side too large to broadcast (both sides bucketed by a "
-            "hash of their blocking keys) is not implemented yet: raise the limit if every "
-            "executor has about three times that memory, or use the local engine")
+            f"engine's broadcast limit of {limit / 2**20:,.0f} MiB (max_broadcast_bytes): use "
+            "plan 'cogroup' (or 'auto'), or raise the limit if every executor has about three "
+            "times that memory")
+    return plan == "cogroup" or (plan == "auto" and size > limit)
+
+
+def _default_buckets(job: Job, parallelism: int) -> int:
+    """Buckets of the co-group plan: two per core at least, and about
+    :data:`RIGHT_ROWS_PER_BUCKET` right rows per bucket (a record is in several buckets)."""
+    return max(2 * max(parallelism, 1), math.ceil(int(job.right.size) / RIGHT_ROWS_PER_BUCKET))
 
 
 def _locations(path: str | os.PathLike[str]) -> tuple[str, str]:
@@ -628,9 +751,7 @@ def _task(batches: Iterable[pa.RecordBatch], *, phase: str, state: tuple[Broadca
     :class:`LinkmatchError` it raised: an error of the data is the same on every attempt, so it
     is reported to the driver rather than retried).
     """
-    job: Job = copy.copy(state[0].value)  # shallow: the broadcast value itself stays as it is
-    for delta in state[1:]:
-        job.__dict__.update(delta.value)
+    job = _state_job(state)
     for number, table in _whole_batches(batches, schema, chunk_rows, rows):
         _inject_fault(phase)
         digest = ContentDigest().update(table).hexdigest()
@@ -639,6 +760,8 @@ def _task(batches: Iterable[pa.RecordBatch], *, phase: str, state: tuple[Broadca
                 result: Any = job.stats(table)
             elif phase == "compare":
                 result = job.patterns(table, number)
+            elif phase == "persons":
+                result = job.patterns(table, number, pairs=False)
             else:
                 result = job.score(table)
             payload = pickle.dumps((True, result), protocol=pickle.HIGHEST_PROTOCOL)
@@ -647,6 +770,62 @@ def _task(batches: Iterable[pa.RecordBatch], *, phase: str, state: tuple[Broadca
         yield pa.RecordBatch.from_arrays(
             [pa.array([number], pa.int64()), pa.array([digest], pa.string()),
              pa.array([payload], pa.binary())], names=["batch", "digest", "payload"])
+
+
+def _unpickle(payload: bytes) -> Any:
+    """A task's result, or the data error it reported (raised here, on the driver)."""
+    ok, value = pickle.loads(payload)  # noqa: S301 -- written by our own tasks
+    if not ok:
+        raise value
+    return value
+
+
+def _state_job(state: tuple[Broadcast[Any], ...]) -> Job:
+    """The job a task works with: the broadcast base and the attributes later steps set."""
+    job: Job = copy.copy(state[0].value)  # shallow: the broadcast value itself stays as it is
+    for delta in state[1:]:
+        job.__dict__.update(delta.value)
+    return job
+
+
+def _bucketise(batches: Iterable[pa.RecordBatch], *, state: tuple[Broadcast[Any], ...],
+               buckets: int) -> Iterator[pa.RecordBatch]:
+    """Each row once per bucket of its live blocking keys, with the bucket's number."""
+    job = _state_job(state)
+    for record_batch in batches:
+        if not record_batch.num_rows:
+            continue
+        table = pa.Table.from_batches([record_batch]).select(["block_keys"])
+        rows, numbers = job.bucket_rows(table, buckets)
+        if not len(rows):
+            continue
+        out = record_batch.take(pa.array(rows, pa.int64()))
+        yield out.append_column(_BUCKET, pa.array(numbers, pa.int64()))
+
+
+def _bucket_task(key: tuple[pa.Scalar, ...], left: pa.Table, right: pa.Table, *, phase: str,
+                 state: tuple[Broadcast[Any], ...], schemas: tuple[pa.Schema, pa.Schema],
+                 buckets: int) -> pa.Table:
+    """One bucket of the co-group plan: its pattern counts (compare) or candidates (score)."""
+    bucket = int(key[0].as_py())
+    _inject_fault(phase)
+    if not left.num_rows or not right.num_rows:
+        return pa.table({"bucket": pa.array([], pa.int64()),
+                         "payload": pa.array([], pa.binary())})
+    job = _state_job(state)
+    # in row order, in the files' Arrow types: the same input whatever the shuffle did
+    lt, rt = (table.sort_by(_ROW).select(schema.names).cast(schema)
+              for table, schema in zip((left, right), schemas, strict=True))
+    try:
+        if phase == "compare":
+            result: Any = job.bucket_patterns(lt, rt, bucket, buckets)
+        else:
+            result = job.bucket_score(lt, rt, bucket, buckets)
+        payload = pickle.dumps((True, result), protocol=pickle.HIGHEST_PROTOCOL)
+    except LinkmatchError as exc:
+        payload = pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
+    return pa.table({"bucket": pa.array([bucket], pa.int64()),
+                     "payload": pa.array([payload], pa.binary())})
 
 
 def _whole_batches(batches: Iterable[pa.RecordBatch], schema: pa.Schema, chunk_rows: int,
