@@ -101,6 +101,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--warm", action="store_true",
                         help="also time a second run on one running Spark session")
+    parser.add_argument("--cogroup", action="store_true",
+                        help="also run Spark's co-group plan (--spark-plan cogroup), the plan "
+                             "for a right side too large to broadcast")
     args = parser.parse_args()
 
     left, right = _encoded(args.work, args.left, args.right, args.seed)
@@ -114,6 +117,13 @@ def main() -> None:
               "--engine", "spark", "--spark-master", args.master], spark_out),
     ]
     identical = local_out.read_bytes() == spark_out.read_bytes()
+    if args.cogroup:
+        cogroup_out = out_dir / "spark-cogroup.csv"
+        rows.append(_run(f"spark {args.master}, co-group plan",
+                         [*LINKMATCH, "match", str(left), str(right), "--out", str(cogroup_out),
+                          "--engine", "spark", "--spark-master", args.master,
+                          "--spark-plan", "cogroup"], cogroup_out))
+        identical = identical and local_out.read_bytes() == cogroup_out.read_bytes()
     if args.warm:
         rows.append(_warm(left, right, args.master, local_out))
         identical = identical and rows[-1].pop("identical")
@@ -128,12 +138,17 @@ def main() -> None:
         print(f"| {row['engine']} ({row['workers']} cores) | {wall} | "
               f"{s['total']:.1f} s | {s['index']:.1f} s | {s['compare']:.1f} s | "
               f"{s['model']:.1f} s | {s['score']:.1f} s |")
-    spark = rows[1]["spark"]
-    if spark:
-        print(f"\nSpark: {spark['partitions']} partitions; broadcast (pickled) "
-              + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in spark["broadcast_bytes"].items())
-              + "; results collected "
-              + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in spark["result_bytes"].items()))
+    for row in rows[1:]:
+        spark = row["spark"]
+        if spark:
+            buckets = f", {spark['buckets']} buckets" if spark.get("buckets") else ""
+            print(f"\n{row['engine']}: plan {spark.get('plan')}, {spark['partitions']} "
+                  f"partitions{buckets}; broadcast (pickled) "
+                  + ", ".join(f"{k} {v / 2**20:.1f} MiB"
+                              for k, v in spark["broadcast_bytes"].items())
+                  + "; results collected "
+                  + ", ".join(f"{k} {v / 2**20:.1f} MiB"
+                              for k, v in spark["result_bytes"].items()))
     if args.json:
         args.json.write_text(json.dumps({"left": args.left, "right": args.right,
                                          "seed": args.seed, "identical": identical,

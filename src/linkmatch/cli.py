@@ -88,6 +88,13 @@ def _match_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spark-master", default=None, metavar="URL",
                    help="Spark master for --engine spark (default local[2]; e.g. yarn, "
                         "k8s://https://HOST:443); other settings from spark-defaults.conf")
+    p.add_argument("--spark-plan", choices=("auto", "broadcast", "cogroup"), default=None,
+                   help="--engine spark: broadcast the right side to every task, or co-group "
+                        "both sides on hashed buckets of their blocking keys (auto: broadcast "
+                        "if the right side is under 2 GiB); the candidates are the same")
+    p.add_argument("--spark-buckets", type=_positive, default=None, metavar="N",
+                   help="--engine spark, co-group plan: number of buckets (default from the "
+                        "right side's size)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--audit-log", type=Path, default=None,
         help="append one JSON line per encode/match/reveal/link run (default: "
-             "$LINKMATCH_AUDIT_LOG, else linkmatch-audit.jsonl beside the output)")
+             "$LINKMATCH_AUDIT_LOG, else linkmatch-audit.jsonl beside the output, or in the "
+             "current directory when the output is a cluster URI)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("keygen", help="write a new random 256-bit linkage key (mode 0600)")
@@ -119,9 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input rows encoded at a time (bounds memory; default 200000)")
 
     p = sub.add_parser("match", help="linkage unit: match two encoded files (no key needed)")
-    p.add_argument("left", type=Path)
-    p.add_argument("right", type=Path)
-    p.add_argument("--out", type=Path, required=True, help="candidates (.csv or .parquet)")
+    p.add_argument("left", help="encoded file (with --engine spark also a cluster URI: "
+                                "hdfs://, s3a://, abfss://, file://)")
+    p.add_argument("right", help="encoded file (a path or, with --engine spark, a URI)")
+    p.add_argument("--out", required=True,
+                   help="candidates (.csv or .parquet); with --engine spark also a cluster "
+                        "URI, written there as a Parquet dataset by partition")
     _match_args(p)
 
     p = sub.add_parser("reveal", help="holder: map its own pseudonyms back to record ids")
@@ -225,22 +236,34 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit(args: argparse.Namespace, operation: str, *, inputs: Sequence[Path],
-           outputs: Sequence[Path], counts: dict[str, Any], parameters: dict[str, Any],
-           key_fingerprint: str | None) -> None:
-    """One line in the audit trail: who did what to which files (by digest), never values."""
+def _audit(args: argparse.Namespace, operation: str, *, inputs: Sequence[Path | str],
+           outputs: Sequence[Path | str], counts: dict[str, Any], parameters: dict[str, Any],
+           key_fingerprint: str | None,
+           content: dict[Path | str, str] | None = None) -> None:
+    """One line in the audit trail: who did what to which files (by digest), never values.
+
+    A local file is named with the SHA-256 of its bytes; a cluster URI (which the driver does
+    not read whole) with the digest of its content from ``content``: an encoded file's
+    content digest (checked against its manifest by the run), candidates' CSV digest.
+    """
     import datetime as dt
 
     from linkmatch.io import append_audit, file_sha256
 
-    path = args.audit_log or os.environ.get("LINKMATCH_AUDIT_LOG") or \
+    def entry(p: Path | str) -> dict[str, Any]:
+        if _is_uri(p):
+            return {"file": str(p), "content_sha256": (content or {}).get(p)}
+        return {"file": str(p), "sha256": file_sha256(p)}
+
+    default = Path("linkmatch-audit.jsonl") if _is_uri(args.out) else \
         Path(args.out).with_name("linkmatch-audit.jsonl")
+    path = args.audit_log or os.environ.get("LINKMATCH_AUDIT_LOG") or default
     append_audit(path, {
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "operation": operation,
         "library_version": __version__,
-        "inputs": [{"file": str(p), "sha256": file_sha256(p)} for p in inputs],
-        "outputs": [{"file": str(p), "sha256": file_sha256(p)} for p in outputs],
+        "inputs": [entry(p) for p in inputs],
+        "outputs": [entry(p) for p in outputs],
         "counts": counts,
         "parameters": parameters,
         "key_fingerprint": key_fingerprint,
@@ -263,13 +286,19 @@ def _match_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.workers is not None:
         options["workers"] = args.workers
     # Spark engine (linkmatch.engines.spark)
+    spark_options = {"spark_master": args.spark_master, "plan": args.spark_plan,
+                     "buckets": args.spark_buckets}
     if args.engine != "local":
         options["engine"] = args.engine
-        if args.spark_master is not None:
-            options["spark_master"] = args.spark_master
-    elif args.spark_master is not None:
-        raise ConfigError("--spark-master needs --engine spark")
+        options.update({k: v for k, v in spark_options.items() if v is not None})
+    elif any(v is not None for v in spark_options.values()):
+        raise ConfigError("--spark-master, --spark-plan and --spark-buckets need --engine spark")
     return options
+
+
+def _is_uri(location: str | Path) -> bool:
+    """A cluster location (``scheme://…``), as opposed to a local or mounted path."""
+    return "://" in str(location)
 
 
 def _work_dir(args: argparse.Namespace) -> Path:
@@ -286,15 +315,31 @@ def _cmd_match(args: argparse.Namespace) -> int:
     from linkmatch.api import match
     from linkmatch.progress import PhaseProgress
 
-    work = _work_dir(args)
+    options = _match_options(args)
+    cluster_out = _is_uri(args.out)
+    if any(_is_uri(x) for x in (args.left, args.right, args.out)) and args.engine != "spark":
+        raise ConfigError("cluster URIs (hdfs://, s3a://, ...) need --engine spark; the local "
+                          "engine reads and writes local or mounted paths")
+    left = args.left if _is_uri(args.left) else Path(args.left)
+    right = args.right if _is_uri(args.right) else Path(args.right)
+    work: Path | None = None
+    if cluster_out:
+        if args.resume:
+            raise ConfigError("--resume keeps its checkpoint beside --out: it needs a local "
+                              "--out")
+        options["out"] = args.out  # Spark writes it, by partition, on the cluster's storage
+    else:
+        args.out = Path(args.out)
+        work = _work_dir(args)
     progress = PhaseProgress(log)
     try:
-        result = match(args.left, args.right, threshold=args.threshold, checkpoint=work,
-                       progress=progress, **_match_options(args))
+        result = match(left, right, threshold=args.threshold, checkpoint=work,
+                       progress=progress, **options)
     finally:
         progress.close()
-    _write_candidates(result.candidates, result.manifest, args.out)
-    shutil.rmtree(work, ignore_errors=True)
+    if work is not None:
+        _write_candidates(result.candidates, result.manifest, args.out)
+        shutil.rmtree(work, ignore_errors=True)
     c = result.manifest["counts"]
     secs = result.manifest["seconds"]
     log.info("compared %d pairs (%.4f %% of all), %d candidates in %.1f s (statistics %.1f, "
@@ -302,10 +347,22 @@ def _cmd_match(args: argparse.Namespace) -> int:
              c["pairs_compared"], 100 * (1 - c["reduction_ratio"]), c["candidates"],
              secs["total"], secs["index"], secs["compare"], secs["model"], secs["score"],
              result.manifest["workers"], args.out)
+    inputs = result.manifest["input_content_sha256"]
     _audit(args, "match", inputs=[args.left, args.right], outputs=[args.out], counts=c,
-           parameters={"threshold": result.manifest["threshold"], **_match_options(args)},
-           key_fingerprint=result.manifest["key_fingerprint"])
+           parameters={"threshold": result.manifest["threshold"],
+                       **{k: v for k, v in options.items() if k != "out"}},
+           key_fingerprint=result.manifest["key_fingerprint"],
+           content={args.left: inputs["left"], args.right: inputs["right"],
+                    args.out: _candidates_sha256(result.candidates)})
     return 0
+
+
+def _candidates_sha256(frame: pd.DataFrame) -> str:
+    """SHA-256 of the candidates as the CSV the local engine writes (what a dataset on
+    cluster storage holds, whatever its part files)."""
+    import hashlib
+
+    return hashlib.sha256(frame.to_csv(index=False, lineterminator="\n").encode()).hexdigest()
 
 
 def _read_candidates(path: Path) -> pd.DataFrame:

@@ -585,6 +585,8 @@ class Job:
             "schema_fingerprint": self.left_manifest.get("schema_fingerprint"),
             "threshold": self.threshold,
             "one_to_one": one_to_one,
+            "input_content_sha256": {"left": self.left_manifest.get("content_sha256"),
+                                     "right": self.right_manifest.get("content_sha256")},
             "counts": {
                 "left_rows": self.left_rows,
                 "right_rows": self.right.size,

@@ -168,3 +168,17 @@ def test_batches_are_spread_round_robin_over_partitions(spark: SparkSession) -> 
     placed = frame.repartition(4, "key").select("id", sf.spark_partition_id().alias("part"))
     assert {(row["id"], row["part"]) for row in placed.collect()} == \
         {(k, k % 4) for k in range(11)}
+
+
+def test_a_dataset_that_cannot_be_written_is_not_published(
+        spark: SparkSession, encoded_files: EncodedFiles, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    with pytest.raises(EngineError, match="nothing was published"):
+        spark_engine.match_files(encoded_files.left_path, encoded_files.right_path,
+                                 spark=spark, chunk_rows=1000,
+                                 out=(blocker / "c.parquet").as_uri())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-directory"]
+    with pytest.raises(ConfigError, match="Parquet dataset"):
+        spark_engine.match_files(encoded_files.left_path, encoded_files.right_path,
+                                 spark=spark, out=(tmp_path / "c.csv").as_uri())

@@ -10,7 +10,7 @@ The plan (``linkmatch match A B --engine spark``):
 
 1. The driver reads the two manifests (file footers) and the right side (the reference list,
    the smaller file), prepares the :class:`~linkmatch.match.Job` and *broadcasts* it, if the
-   right table is under ``max_broadcast_bytes`` (a clear error above; see below).
+   right table is under ``max_broadcast_bytes`` (else the co-group plan, below).
 2. Spark reads the left file with its own Parquet reader (HDFS, S3, a shared disk). Each row
    keeps its row number in the file (Parquet's ``_metadata.row_index``); batch ``k`` is rows
    ``[k·chunk_rows, (k+1)·chunk_rows)``, exactly the batches of the local engine for the same
@@ -43,9 +43,20 @@ the public manifests. Encoding stays on each holder's machine (the local engine)
 step that needs the key, it is linear and fast, and keeping it there keeps the key off the
 cluster.
 
-Scale limit: the right side is broadcast to every executor. The co-group plan for a right side
-too large for that (both sides bucketed by a hash of their blocking keys, never the raw keys) is
-not implemented; above ``max_broadcast_bytes`` the engine says so instead of failing late.
+The co-group plan (``plan="cogroup"``, or ``"auto"`` above ``max_broadcast_bytes``): the tasks
+get the job *without* its right side (:meth:`~linkmatch.match.Job.slim`: global values only —
+the right side's distinct keys, name-key counts, the skip decisions, the model). After pass 0
+both sides are sent to hashed buckets of their *live* blocking keys (shared by both sides and
+not skipped: one common name never fills a bucket, and a key is hashed again, never used raw),
+each row once per bucket it has a key in; ``cogroup(...).applyInArrow`` then compares one
+bucket per call, each pair in the one bucket that owns it (the smallest bucket among the keys
+the two records share, :func:`~linkmatch.compare.blocking.owned_pairs`). The batch part of
+pass 1 (persons' name frequencies, the random-pair sample) still runs per batch. Pattern counts
+are integer sums and the candidates are merged by ``group_persons``, so the results are the
+broadcast plan's and the local engine's, whatever the number of buckets.
+
+Output on cluster storage (``out=``): :func:`write_candidates` has Spark write the candidates
+by partition into a hidden directory beside the target and publishes it with one rename.
 """
 
 from __future__ import annotations
@@ -54,6 +65,7 @@ import contextlib
 import copy
 import functools
 import hashlib
+import json
 import logging
 import math
 import os
@@ -95,8 +107,8 @@ from linkmatch.match import (
     save_state,
 )
 
-__all__ = ["DEFAULT_MASTER", "DEFAULT_MAX_BROADCAST_BYTES", "FAULT_PROPERTY", "PLANS", "Plan",
-           "match_encoded", "match_files", "session"]
+__all__ = ["DEFAULT_MASTER", "DEFAULT_MAX_BROADCAST_BYTES", "FAULT_PROPERTY", "MANIFEST_NAME",
+           "PLANS", "Plan", "match_encoded", "match_files", "session", "write_candidates"]
 
 log = logging.getLogger("linkmatch")
 
@@ -205,6 +217,7 @@ def match_files(
     plan: Plan = "auto",
     buckets: int | None = None,
     progress: ProgressFn | None = None,
+    out: str | os.PathLike[str] | None = None,
 ) -> MatchResult:
     """Match two encoded files on Spark; same options and candidates as the local engine.
 
@@ -232,6 +245,10 @@ def match_files(
         buckets: number of buckets of the co-group plan (default: from the right side's size
             and Spark's parallelism); results do not depend on it.
         progress: called with (phase, batches done, batches in all).
+        out: where Spark writes the candidates, on the cluster's storage (``hdfs://``,
+            ``s3a://``, ``file://`` or a path): a Parquet dataset (a directory of part files,
+            one per partition, and the run's manifest, ``_linkmatch.manifest.json``),
+            committed by one rename once complete (see :func:`write_candidates`).
 
     Raises:
         EncodingMismatchError: the files cannot be compared.
@@ -242,6 +259,7 @@ def match_files(
     """
     threshold = check_options(threshold, max_block_pairs, chunk_rows)
     _check_partitions(partitions)
+    _check_out(out)
     left_spark, left_arrow = _locations(left)
     right_spark, right_arrow = _locations(right)
     left_manifest = read_manifest(left_arrow)
@@ -265,9 +283,12 @@ def match_files(
             right_schema = right_table.schema.remove_metadata()
             right_side = _Right(active.read.parquet(right_spark).select(
                 *right_schema.names, sf.col("_metadata.row_index").alias(_ROW)), right_schema)
-        return _Run(active, job, _Left(frame, schema, rows, digests), chunk_rows=chunk_rows,
-                    partitions=partitions, progress=progress, right=right_side,
-                    buckets=buckets).run(one_to_one, checkpoint)
+        result = _Run(active, job, _Left(frame, schema, rows, digests), chunk_rows=chunk_rows,
+                      partitions=partitions, progress=progress, right=right_side,
+                      buckets=buckets).run(one_to_one, checkpoint)
+        if out is not None:
+            write_candidates(active, result, out)
+        return result
 
 
 def match_encoded(
@@ -288,6 +309,7 @@ def match_encoded(
     plan: Plan = "auto",
     buckets: int | None = None,
     progress: ProgressFn | None = None,
+    out: str | os.PathLike[str] | None = None,
 ) -> MatchResult:
     """Match two encoded tables held by the driver on Spark (``linkmatch link --engine spark``).
 
@@ -295,6 +317,7 @@ def match_encoded(
     suits tables that fit on the driver; files on cluster storage go through
     :func:`match_files`. Options as there.
     """
+    _check_out(out)
     threshold = check_options(threshold, max_block_pairs, chunk_rows)
     _check_partitions(partitions)
     check_compatible(left_manifest, right_manifest)
@@ -318,9 +341,85 @@ def match_encoded(
                 right_table.replace_schema_metadata(None).append_column(
                     _ROW, pa.array(np.arange(right_table.num_rows, dtype=np.int64)))),
                 right_schema)
-        return _Run(active, job, _Left(frame, table.schema, rows, digests),
-                    chunk_rows=chunk_rows, partitions=partitions, progress=progress,
-                    right=right_side, buckets=buckets).run(one_to_one, checkpoint)
+        result = _Run(active, job, _Left(frame, table.schema, rows, digests),
+                      chunk_rows=chunk_rows, partitions=partitions, progress=progress,
+                      right=right_side, buckets=buckets).run(one_to_one, checkpoint)
+        if out is not None:
+            write_candidates(active, result, out)
+        return result
+
+
+# ------------------------------------------------------------------- output on cluster storage
+
+MANIFEST_NAME: Final = "_linkmatch.manifest.json"
+"""The run's manifest inside a candidates dataset (a leading ``_``: Parquet readers skip it)."""
+
+CANDIDATES_PER_PART: Final = 100_000
+"""Candidates per part file of a dataset written on cluster storage."""
+
+
+def write_candidates(spark: SparkSession, result: MatchResult,
+                     out: str | os.PathLike[str]) -> None:
+    """Write candidates and manifest as a Parquet dataset on the cluster's storage, atomically.
+
+    Spark's writer puts one part file per partition (in candidate order) into a hidden
+    directory beside ``out`` (``.NAME.linkmatch-…``, which readers skip), the manifest is
+    added, and one file-system rename publishes the whole. A run that fails before the rename
+    deletes the hidden directory; one killed outright leaves only it, never a dataset at
+    ``out``. On HDFS (and ABFS with hierarchical namespace) the rename is atomic; on S3 it is a
+    copy, so readers there should wait for the manifest: it is the last file of a complete
+    dataset, and a dataset without it is incomplete.
+
+    Raises:
+        ConfigError: ``out`` exists already (nothing on cluster storage is overwritten).
+        EngineError: Spark or the file system failed; nothing was published.
+    """
+    from linkmatch.match import CANDIDATE_COLUMNS
+
+    target, _ = _locations(out)
+    sc = spark.sparkContext
+    jvm = sc._jvm  # Hadoop's FileSystem API is only reachable through py4j
+    conf = sc._jsc.hadoopConfiguration()
+    assert jvm is not None
+    final = jvm.org.apache.hadoop.fs.Path(target)
+    fs = final.getFileSystem(conf)
+    if fs.exists(final):
+        raise ConfigError(f"{os.fspath(out)} exists; linkmatch does not overwrite a dataset on "
+                          "cluster storage: remove it or choose another name")
+    hidden = jvm.org.apache.hadoop.fs.Path(final.getParent(),
+                                           f".{final.getName()}.linkmatch-{uuid.uuid4().hex}")
+    frame = result.candidates
+    types = {"score": "double", "name_score": "double"}
+    ddl = ", ".join(f"{name} {types.get(name, 'string')}" for name in CANDIDATE_COLUMNS)
+    parts = max(1, math.ceil(len(frame) / CANDIDATES_PER_PART))
+    try:
+        # numSlices keeps the rows in order: part k holds the k-th slice of the sorted frame
+        rdd = sc.parallelize(list(frame.itertuples(index=False, name=None)), parts)
+        spark.createDataFrame(rdd, ddl).write.parquet(hidden.toString())
+        stream = fs.create(jvm.org.apache.hadoop.fs.Path(hidden, MANIFEST_NAME), False)
+        try:
+            stream.write(bytearray(json.dumps(result.manifest, indent=2,
+                                              sort_keys=True).encode() + b"\n"))
+        finally:
+            stream.close()
+        if not fs.rename(hidden, final):
+            raise EngineError(f"the file system refused to publish {os.fspath(out)} (rename "
+                              "failed); nothing was published")
+    except (PySparkException, Py4JError) as exc:
+        with contextlib.suppress(Py4JError):
+            fs.delete(hidden, True)
+        raise EngineError(f"writing the candidates to {os.fspath(out)} failed; nothing was "
+                          "published") from exc
+    except BaseException:
+        with contextlib.suppress(Py4JError):
+            fs.delete(hidden, True)
+        raise
+
+
+def _check_out(out: str | os.PathLike[str] | None) -> None:
+    if out is not None and not os.fspath(out).rstrip("/").endswith((".parquet", ".pq")):
+        raise ConfigError("candidates on cluster storage are a Parquet dataset: name it "
+                          "NAME.parquet")
 
 
 # ---------------------------------------------------------------------------- driver side
