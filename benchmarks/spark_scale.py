@@ -38,7 +38,7 @@ from typing import Any
 
 import linkmatch
 from linkmatch.encode import encode_frame
-from linkmatch.io import write_encoded
+from linkmatch.io import ENCODED_FORMAT, write_encoded
 from linkmatch.synth import generate
 
 KEY = linkmatch.Key.from_bytes(bytes(range(21, 53)))
@@ -46,8 +46,8 @@ LINKMATCH = [sys.executable, "-m", "linkmatch", "-q"]
 
 
 def _encoded(work: Path, left: int, right: int, seed: int) -> tuple[Path, Path]:
-    """The two encoded files of this size (made once, then reused)."""
-    folder = work / f"{left}x{right}-seed{seed}"
+    """The two encoded files of this size (made once per encoded format, then reused)."""
+    folder = work / f"{left}x{right}-seed{seed}-{ENCODED_FORMAT.rsplit('/', 1)[-1]}"
     paths = folder / "left.lmenc", folder / "right.lmenc"
     if all(p.exists() for p in paths):
         return paths
