@@ -5,12 +5,15 @@ Two measurements, one run, the same key:
 
 1. **Linkage without them.** The synthetic data are encoded once; then matched as they are,
    with the ``name_keys`` replaced by unique values (no token is ever shared, so the name
-   evidence comes from the filter alone), without the single-name blocking keys, and without
-   both. Prints precision, recall, F1 and the pairs compared.
+   evidence comes from the filter alone), without the single-name blocking keys, without
+   both, and with the ``name_keys`` salted with the record's birth-year token (shared only
+   between records of the same year; the model unchanged). Prints precision, recall, F1 and the
+   pairs compared.
 2. **A known-pair dictionary against other token designs.** Over the name keys of 20,000
    generated records, the attacker knows 1 % of (record, name) pairs; the share of the other
-   records whose every token it then holds, if the tokens were of single name keys (today) or of
-   pairs of name keys (a one-key name keeping a single token).
+   records whose every token it then holds, if the tokens were of single name keys (today), of
+   pairs of name keys (a one-key name keeping a single token), or of either salted with the
+   birth year.
 
 Run: ``.venv/bin/python benchmarks/token_evidence.py [--seed 0]``.
 """
