@@ -68,7 +68,7 @@ from linkmatch.pseudonymise.keys import Key
 from linkmatch.schema import Schema
 
 __all__ = ["AuditResult", "block_key_alignment", "frequency_alignment", "known_token_dictionary",
-           "pattern_mining", "simulate"]
+           "pattern_mining", "salted_pattern_mining", "simulate"]
 
 Token = tuple[str, str]
 """A name token as the attacker computes it from a plain name: (folded text, variant key)."""
@@ -556,6 +556,30 @@ def pattern_mining(table: pa.Table, background: pd.DataFrame, known: Mapping[int
     return out
 
 
+def salted_pattern_mining(table: pa.Table, background: pd.DataFrame,
+                          known: Mapping[int, Sequence[Token]], *, qgram: int = 2,
+                          few: int = 10) -> dict[int, list[frozenset[str]]]:
+    """Pattern mining adapted to filters salted with the birth year.
+
+    That the filter is salted with the birth year is public, and the linkage unit can group
+    the records by salt without the key: records of one birth year share the keyed year token
+    (``dob_y0``), and records without a year have none. Each group is one q-gram → position
+    mapping, so the attack runs group by group, with the known pairs that fall in the group.
+    """
+    salts = table.column("dob_y0").to_numpy()
+    out: dict[int, list[frozenset[str]]] = {}
+    for salt in np.unique(salts).tolist():
+        rows = np.flatnonzero(salts == salt)
+        local = {int(r): i for i, r in enumerate(rows.tolist())}
+        group_known = {local[r]: tokens for r, tokens in known.items() if r in local}
+        if not group_known:
+            continue  # nothing to learn this group's mapping from
+        found = pattern_mining(table.take(pa.array(rows)), background, group_known,
+                               qgram=qgram, few=few)
+        out.update({int(rows[i]): guesses for i, guesses in found.items()})
+    return out
+
+
 # ---------------------------------------------------------------------------------- simulation
 
 
@@ -615,7 +639,9 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
                                 schema.max_name_tokens, few)
     block_scores = _score_tokens(truth, block_key_alignment(table, background), block_token,
                                  schema.max_name_tokens, few)
-    bloom = pattern_mining(table, background, known, qgram=schema.qgram, few=few)
+    # the attacker knows the public parameters: salted filters are mined salt group by group
+    mine = salted_pattern_mining if schema.name_salt != "none" else pattern_mining
+    bloom = mine(table, background, known, qgram=schema.qgram, few=few)
     known_set = set(known_rows)
     unknown_truth = {row: keys for row, keys in truth.items() if row not in known_set}
     dictionary_scores = _score_tokens(unknown_truth, known_token_dictionary(table, known),

@@ -169,7 +169,9 @@ class Hashers:
         self.hardener = FilterHardener(
             key.derive("harden/name/permutation"), key.derive("harden/name/blip"),
             num_bits=schema.name_bits, xor_fold=schema.name_xor_fold,
-            balance=schema.name_balance, blip=schema.name_blip) if schema.hardened else None
+            balance=schema.name_balance, blip=schema.name_blip,
+            salt_key=key.derive("harden/name/salt") if schema.name_salt != "none" else None,
+        ) if schema.hardened else None
         self._token_bloom: dict[tuple[str, str], int] = {}
         self._address_bloom: dict[str, bytes] = {}
 
@@ -759,7 +761,8 @@ def encode_frame(
         # name_keys anyway, and noise in it would only look like a name
         name_bf = np.zeros((m, schema.stored_name_bits // 8), dtype=np.uint8)
         named = np.flatnonzero(names.count > 0)
-        name_bf[named] = h.hardener.apply(names.bloom[named], macs[named])
+        salts = dates.year[named] if h.hardener.salted else None  # birth year, -1 if none
+        name_bf[named] = h.hardener.apply(names.bloom[named], macs[named], salts)
     columns: dict[str, pa.Array] = {
         "pid": _hex(macs),
         "name_bf": _fixed_binary(name_bf),

@@ -202,8 +202,9 @@ def encode_frame_reference(
         pid = h.pseudonym.mac(rid.encode("utf-8"))
         out["pid"] = pid.hex()
         if h.hardener is not None:
+            year_salt = (year if year is not None else -1) if h.hardener.salted else None
             out["name_bf"] = h.hardener.apply_reference(bloom.to_bytes(h.name_bytes, "little"),
-                                                        pid) if tokens else \
+                                                        pid, year_salt) if tokens else \
                 bytes(h.hardener.stored_bits // 8)
         pids.append(pid)
         rows.append(out)

@@ -15,9 +15,12 @@ from typing import Any, Final
 
 from linkmatch.errors import ConfigError
 
-__all__ = ["PERSON_COLUMNS", "SCHEMA_VERSION", "Schema"]
+__all__ = ["NAME_SALTS", "PERSON_COLUMNS", "SCHEMA_VERSION", "Schema"]
 
 SCHEMA_VERSION: Final = 1
+
+NAME_SALTS: Final = ("none", "birth_year")
+"""Stable fields the name filter can be salted with (``Schema.name_salt``)."""
 
 PERSON_COLUMNS: Final = (
     "record_id",
@@ -62,6 +65,11 @@ class Schema:
             default.
         name_blip: probability of flipping each stored bit of the name filter (keyed, per
             record), in steps of 1/256.
+        name_salt: salt the name filter with a stable field: ``"none"`` (default) or
+            ``"birth_year"`` (the filter permuted under a keyed permutation of the record's
+            birth year, a missing year being a salt value of its own). Filters then compare
+            only between records of the same birth year; see ``docs/privacy.md`` for what this
+            buys and costs.
     """
 
     version: int = SCHEMA_VERSION
@@ -75,6 +83,7 @@ class Schema:
     name_xor_fold: bool = True
     name_balance: bool = True
     name_blip: float = 0.0
+    name_salt: str = "none"
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -94,10 +103,13 @@ class Schema:
             problems.append("max_place_tokens must be between 1 and 16")
         if not 1800 <= self.min_year <= 2000:
             problems.append("min_year must be between 1800 and 2000")
-        if (self.name_xor_fold or self.name_balance or self.name_blip) and self.name_bits < 256:
+        if (self.name_xor_fold or self.name_balance or self.name_blip
+                or self.name_salt != "none") and self.name_bits < 256:
             problems.append("hardening the name filter needs name_bits of at least 256")
         if not isinstance(self.name_blip, int | float) or not 0.0 <= self.name_blip < 0.5:
             problems.append("name_blip must be a probability in [0, 0.5)")
+        if self.name_salt not in NAME_SALTS:
+            problems.append(f"name_salt must be one of {', '.join(NAME_SALTS)}")
         if problems:
             raise ConfigError("invalid schema: " + "; ".join(problems))
 
@@ -136,7 +148,8 @@ class Schema:
     @property
     def hardened(self) -> bool:
         """Whether any hardening transform of the name filter is on."""
-        return self.name_xor_fold or self.name_balance or self.name_blip > 0
+        return self.name_xor_fold or self.name_balance or self.name_blip > 0 or \
+            self.name_salt != "none"
 
     @property
     def stored_name_bits(self) -> int:
@@ -148,7 +161,8 @@ class Schema:
 
     def unhardened(self) -> Schema:
         """The same schema with every hardening transform off (to measure what they cost)."""
-        return dataclasses.replace(self, name_xor_fold=False, name_balance=False, name_blip=0.0)
+        return dataclasses.replace(self, name_xor_fold=False, name_balance=False, name_blip=0.0,
+                                   name_salt="none")
 
     @property
     def fingerprint(self) -> str:

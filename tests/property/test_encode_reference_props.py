@@ -110,7 +110,9 @@ def test_file_row_numbers_and_ragged_rows() -> None:
 
 HARDENED = [Schema(name_bits=256, name_balance=True),
             Schema(name_bits=512, name_xor_fold=True, name_blip=0.05),
-            Schema(name_bits=256, name_xor_fold=True, name_balance=True, name_blip=0.1)]
+            Schema(name_bits=256, name_xor_fold=True, name_balance=True, name_blip=0.1),
+            Schema(name_bits=256, name_xor_fold=True, name_balance=True,
+                   name_salt="birth_year")]
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -120,6 +122,7 @@ def test_hardened_fast_encoder_equals_reference(rows: list[dict[str, str]], whic
     _assert_same(frame, schema=HARDENED[which])
 
 
-def test_hardened_encoder_equals_reference_on_generated_data() -> None:
+@pytest.mark.parametrize("which", [2, 3])
+def test_hardened_encoder_equals_reference_on_generated_data(which: int) -> None:
     data = generate(seed=12, n_left=300, n_right=60)
-    _assert_same(data.left, schema=HARDENED[2])
+    _assert_same(data.left, schema=HARDENED[which])

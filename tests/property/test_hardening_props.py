@@ -36,6 +36,47 @@ def test_batch_equals_reference(bits: int, fold: bool, balance: bool, blip: floa
         assert out[i].tobytes() == h.apply_reference(filters[i].tobytes(), macs[i].tobytes())
 
 
+SALT_KEY = bytes(range(64, 96))
+
+
+@settings(max_examples=40, deadline=None)
+@given(bits=st.sampled_from([128, 256]), fold=st.booleans(), balance=st.booleans(),
+       salts=st.lists(st.integers(-1, 2030) | st.sampled_from([-1, 1990]), max_size=6),
+       seed=st.integers(0, 2**32 - 1))
+def test_salted_batch_equals_reference(bits: int, fold: bool, balance: bool, salts: list[int],
+                                       seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    filters = rng.integers(0, 256, size=(len(salts), bits // 8), dtype=np.uint8)
+    macs = rng.integers(0, 256, size=(len(salts), 16), dtype=np.uint8)
+    h = FilterHardener(PERM_KEY, BLIP_KEY, num_bits=bits, xor_fold=fold, balance=balance,
+                       salt_key=SALT_KEY)
+    out = h.apply(filters, macs, np.array(salts, dtype=np.int64))
+    for i, salt in enumerate(salts):
+        assert out[i].tobytes() == h.apply_reference(filters[i].tobytes(), macs[i].tobytes(),
+                                                     salt)
+
+
+def test_salt_keeps_same_year_filters_comparable_and_separates_years() -> None:
+    """Same salt: a permutation, so Dice is unchanged; other salt: the bits land elsewhere."""
+    rng = np.random.default_rng(3)
+    a = (rng.random((1, 1024)) < 0.2)
+    b = a.copy()
+    b[0, rng.choice(1024, 20, replace=False)] ^= True  # a near variant
+    filters = np.packbits(np.vstack([a, b, b]), axis=1, bitorder="little")
+    h = FilterHardener(PERM_KEY, BLIP_KEY, num_bits=1024, salt_key=SALT_KEY)
+    out = np.unpackbits(h.apply(filters, np.zeros((3, 16), np.uint8),
+                                np.array([1990, 1990, 1991])), axis=1, bitorder="little")
+
+    def dice(x: np.ndarray, y: np.ndarray) -> float:
+        return float(2 * (x & y).sum() / (x.sum() + y.sum()))
+
+    assert dice(out[0], out[1]) == pytest.approx(dice(a[0], b[0]))
+    assert out[0].sum() == a.sum()
+    assert dice(out[0], out[2]) < 0.4  # the same near variant under another year's salt
+    with pytest.raises(ConfigError, match="salt value"):
+        h.apply(filters, np.zeros((3, 16), np.uint8))
+
+
 def test_balanced_filters_have_constant_weight() -> None:
     rng = np.random.default_rng(1)
     filters = np.zeros((50, 128), dtype=np.uint8)

@@ -25,6 +25,12 @@ def test_schema_roundtrip_and_validation() -> None:
     assert "qgram" in str(info.value)  # all problems reported at once
     with pytest.raises(ConfigError):
         Schema.from_dict({"bogus": 1})
+    salted = Schema(name_salt="birth_year")
+    assert salted.hardened
+    assert salted.fingerprint != schema.fingerprint
+    assert salted.unhardened().name_salt == "none"
+    with pytest.raises(ConfigError, match="name_salt must be one of none, birth_year"):
+        Schema(name_salt="nationality")
 
 
 def test_tokens_keyed_positive_and_separated() -> None:

@@ -7,6 +7,13 @@ q-gram sets ("pattern mining"). The transforms here change what the linkage unit
 keeping the Dice similarity of two filters meaningful. They run after the filter is built and
 before it is written, in this order:
 
+0. **Salting with a stable field** (optional; the record's birth year): the filter's bits are
+   permuted under a keyed permutation chosen by the salt value, which is the same as entering
+   every q-gram at positions keyed with the salt. Filters of records with the same salt
+   compare as before; an attacker's q-gram → position knowledge learned from known records of
+   one year says nothing about another year, so pattern mining needs known pairs *per year*.
+   Filters of records with different salts no longer compare (their Dice is that of unrelated
+   filters): a pair whose birth years differ keeps only its name tokens as name evidence.
 1. **XOR folding** (Schnell, Borgs & Encheva 2016): the two halves of the filter are XOR-ed into
    one of half the length. Each stored bit mixes two positions, so a stored bit no longer says
    that a given q-gram is present.
@@ -53,6 +60,23 @@ U8 = npt.NDArray[np.uint8]
 
 
 @njit(cache=True, nogil=True)
+def _permute_rows(filters: Any, perms: Any, which: Any,
+                  out: Any) -> None:  # pragma: no cover - compiled
+    """Output bit ``j`` of row ``r`` = bit ``perms[which[r], j]`` of the row."""
+    nbits = filters.shape[1] * 8
+    bits = np.empty(nbits, dtype=np.uint8)
+    for r in range(filters.shape[0]):
+        for i in range(nbits):
+            bits[i] = (filters[r, i >> 3] >> (i & 7)) & 1
+        perm = perms[which[r]]
+        for b in range(filters.shape[1]):
+            byte = 0
+            for k in range(8):
+                byte |= bits[perm[8 * b + k]] << k
+            out[r, b] = byte
+
+
+@njit(cache=True, nogil=True)
 def _balance_rows(filters: Any, source: Any, complement: Any,
                   out: Any) -> None:  # pragma: no cover - compiled
     """Output bit ``j`` of each row = bit ``source[j]`` of the row, inverted if
@@ -86,13 +110,17 @@ class FilterHardener:
         xor_fold: fold the filter once.
         balance: append the complement and permute.
         blip: flip probability per stored bit, in [0, 0.5).
+        salt_key: 32-byte sub-key of the salt permutations; given, :meth:`apply` takes each
+            record's salt value (an integer: the birth year, -1 for none) and permutes the
+            filter by it first.
     """
 
-    __slots__ = ("_blip_cipher", "_complement", "_flip_below", "_perm_prf", "_source", "balance",
-                 "num_bits", "stored_bits", "xor_fold")
+    __slots__ = ("_blip_cipher", "_complement", "_flip_below", "_perm_prf", "_salt_perms",
+                 "_salt_prf", "_source", "balance", "num_bits", "stored_bits", "xor_fold")
 
     def __init__(self, permutation_key: bytes, blip_key: bytes, *, num_bits: int,
-                 xor_fold: bool = False, balance: bool = False, blip: float = 0.0) -> None:
+                 xor_fold: bool = False, balance: bool = False, blip: float = 0.0,
+                 salt_key: bytes | None = None) -> None:
         if num_bits < 128 or num_bits % 128:
             raise ConfigError("hardened filters need a length that is a multiple of 128 bits")
         if not 0.0 <= blip < 0.5:
@@ -113,25 +141,57 @@ class FilterHardener:
         self._complement = (perm >= half).astype(np.uint8)
         # ECB as the raw block cipher over distinct counter blocks (a CTR keystream)
         self._blip_cipher = Cipher(algorithms.AES(blip_key), modes.ECB())  # noqa: S305
+        self._salt_prf = KeyedPRF(salt_key) if salt_key is not None else None
+        self._salt_perms: dict[int, npt.NDArray[np.int64]] = {}
 
     @property
     def active(self) -> bool:
         """Whether any transform changes the filter."""
-        return self.xor_fold or self.balance or self._flip_below > 0
+        return self.xor_fold or self.balance or self._flip_below > 0 or self.salted
+
+    @property
+    def salted(self) -> bool:
+        """Whether filters are permuted by a salt value first."""
+        return self._salt_prf is not None
+
+    def salt_permutation(self, value: int) -> npt.NDArray[np.int64]:
+        """The permutation of salt ``value``: output bit ``j`` is input bit ``perm[j]``;
+        positions ordered by the keyed token of (value, position), ties by position."""
+        perm = self._salt_perms.get(value)
+        if perm is None:
+            assert self._salt_prf is not None
+            idx = np.arange(self.num_bits, dtype=np.int64)
+            tokens = self._salt_prf.tokens_ints([np.full(self.num_bits, value, np.int64), idx])
+            perm = np.lexsort((idx, tokens)).astype(np.int64)
+            self._salt_perms[value] = perm
+        return perm
 
     # -- fast -------------------------------------------------------------------------------
-    def apply(self, filters: U8, record_macs: U8) -> U8:
+    def apply(self, filters: U8, record_macs: U8,
+              salts: npt.NDArray[np.int64] | None = None) -> U8:
         """Harden ``n`` filters (``(n, num_bits // 8)`` bytes; bit ``i`` is bit ``i % 8`` of byte
-        ``i // 8``), each with its record's 16-byte pseudonym MAC. Returns ``(n, stored // 8)``.
+        ``i // 8``), each with its record's 16-byte pseudonym MAC (and salt value, when
+        salted). Returns ``(n, stored // 8)``.
         """
+        if self.salted and (salts is None or len(salts) != len(filters)):
+            raise ConfigError("a salted hardener needs one salt value per filter")
         out = np.empty((len(filters), self.stored_bits // 8), dtype=np.uint8)
         for lo in range(0, len(filters), _BATCH_ROWS):
-            out[lo:lo + _BATCH_ROWS] = self._apply_batch(filters[lo:lo + _BATCH_ROWS],
-                                                         record_macs[lo:lo + _BATCH_ROWS])
+            out[lo:lo + _BATCH_ROWS] = self._apply_batch(
+                filters[lo:lo + _BATCH_ROWS], record_macs[lo:lo + _BATCH_ROWS],
+                salts[lo:lo + _BATCH_ROWS] if salts is not None else None)
         return out
 
-    def _apply_batch(self, filters: U8, macs: U8) -> U8:
+    def _apply_batch(self, filters: U8, macs: U8, salts: npt.NDArray[np.int64] | None) -> U8:
         f = np.ascontiguousarray(filters, dtype=np.uint8)
+        if self.salted:
+            assert salts is not None
+            values, which = np.unique(np.asarray(salts, dtype=np.int64), return_inverse=True)
+            perms = np.stack([self.salt_permutation(int(v)) for v in values.tolist()]) \
+                if len(values) else np.zeros((0, self.num_bits), dtype=np.int64)
+            salted = np.empty_like(f)
+            _permute_rows(f, perms, which.ravel().astype(np.int64), salted)
+            f = salted
         if self.xor_fold:
             half = f.shape[1] // 2
             f = f[:, :half] ^ f[:, half:]
@@ -158,9 +218,15 @@ class FilterHardener:
         return np.frombuffer(data, dtype=np.uint8).reshape(n, self.stored_bits)
 
     # -- reference --------------------------------------------------------------------------
-    def apply_reference(self, bloom: bytes, record_mac: bytes) -> bytes:
+    def apply_reference(self, bloom: bytes, record_mac: bytes, salt: int | None = None) -> bytes:
         """The same transforms on one filter, bit by bit (the specification of :meth:`apply`)."""
         bits = [(bloom[i // 8] >> (i % 8)) & 1 for i in range(len(bloom) * 8)]
+        if self._salt_prf is not None:
+            if salt is None:
+                raise ConfigError("a salted hardener needs the filter's salt value")
+            order = sorted(range(len(bits)),
+                           key=lambda i: (self._salt_prf.token_ints(salt, i), i))  # type: ignore[union-attr]
+            bits = [bits[i] for i in order]
         if self.xor_fold:
             half = len(bits) // 2
             bits = [bits[i] ^ bits[half + i] for i in range(half)]
@@ -183,4 +249,5 @@ class FilterHardener:
 
     def __repr__(self) -> str:
         return (f"FilterHardener(num_bits={self.num_bits}, xor_fold={self.xor_fold}, "
-                f"balance={self.balance}, blip={self._flip_below}/{BLIP_RESOLUTION}, <keyed>)")
+                f"balance={self.balance}, blip={self._flip_below}/{BLIP_RESOLUTION}, "
+                f"salted={self.salted}, <keyed>)")
