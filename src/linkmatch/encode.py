@@ -74,6 +74,7 @@ import pyarrow.parquet as pq
 from anyascii import anyascii
 
 from linkmatch._version import __version__
+from linkmatch.decoys import check_rate, make_decoys
 from linkmatch.errors import InputDataError
 from linkmatch.io import (
     ENCODED_FORMAT,
@@ -629,7 +630,9 @@ def encode_frame(
     strict: bool = False,
     job_salt: bytes | None = None,
     today: dt.date | None = None,
+    decoys: float = 0.0,
     _digest: bool = True,
+    _decoy_start: int = 0,
 ) -> Encoded:
     """Encode a person table (the columns of the person schema, as text).
 
@@ -643,6 +646,10 @@ def encode_frame(
         job_salt: per-job salt of the record pseudonyms (random by default). Pass the salt of an
             earlier job only to reproduce it (tests, or the chunks of one job).
         today: reference date for "date in the future" checks (default: today).
+        decoys: decoy records to add per real record (0 to 1; see :mod:`linkmatch.decoys`):
+            encoded with the real ones, indistinguishable without the key. The candidates
+            must then be screened (:func:`linkmatch.decoys.screen_frame`) before the other
+            holder reveals.
 
     Returns:
         The encoded table, manifest and validation report.
@@ -652,6 +659,7 @@ def encode_frame(
     """
     started = time.perf_counter()
     schema = schema or Schema()
+    decoys = check_rate(decoys)
     salt = job_salt if job_salt is not None else secrets.token_bytes(16)
     today = today or dt.date.today()
     h = Hashers(key, schema, salt)
@@ -787,9 +795,20 @@ def encode_frame(
     row_order = _pid_order(macs)
     table = table.take(pa.array(row_order, type=pa.int64()))
     persons = len(np.unique(macs, axis=0)) if m else 0
+    decoy_rows = round(decoys * m)
+    if decoy_rows:
+        # encoded as records of their own; their validation report is dropped: their values
+        # are copies of this chunk's values, already reported (and never rejected: valid ids)
+        fake = encode_frame(make_decoys(frame.iloc[kept], decoy_rows, key, salt, _decoy_start),
+                            key, schema=schema, source=source, job_salt=salt, today=today,
+                            _digest=False)
+        table = pa.concat_tables([table, fake.table])
+        table = table.take(pc.sort_indices(table, sort_keys=[("pid", "ascending")]))
+        persons += int(fake.manifest["counts"]["persons"])
+        decoy_rows = fake.table.num_rows
     digest = content_digest(table) if _digest else ""
     return Encoded(table=table, manifest=_manifest(key, schema, salt, report, table.num_rows,
-                                                   persons, started, digest),
+                                                   persons, started, digest, decoy_rows),
                    report=report)
 
 
@@ -856,7 +875,7 @@ def _fixed_list(mat: npt.NDArray[np.int64]) -> pa.FixedSizeListArray:
 
 
 def _manifest(key: Key, schema: Schema, salt: bytes, report: ValidationReport, rows: int,
-              persons: int, started: float, digest: str) -> dict[str, Any]:
+              persons: int, started: float, digest: str, decoy_rows: int = 0) -> dict[str, Any]:
     """The manifest of an encoded table (with its content digest and keyed MAC)."""
     manifest: dict[str, Any] = {
         "format": ENCODED_FORMAT,
@@ -876,6 +895,10 @@ def _manifest(key: Key, schema: Schema, salt: bytes, report: ValidationReport, r
         "seconds": round(time.perf_counter() - started, 3),
         "content_sha256": digest,
     }
+    if decoy_rows:
+        # public: how many rows are decoys (which ones only the key tells); rows_encoded
+        # counts them, rows_read does not
+        manifest["counts"]["decoy_rows"] = decoy_rows
     manifest["manifest_mac"] = manifest_mac(key, manifest)
     return manifest
 
@@ -916,6 +939,7 @@ def encode_file(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     job_salt: bytes | None = None,
     today: dt.date | None = None,
+    decoys: float = 0.0,
     progress: Callable[[int, float], None] | None = None,
 ) -> EncodeSummary:
     """Encode a person file (CSV or Parquet) of any size into an encoded file, streaming.
@@ -930,7 +954,8 @@ def encode_file(
     Args:
         source: the person file.
         out: the encoded file to write.
-        key, schema, strict, job_salt, today: as for :func:`encode_frame`.
+        key, schema, strict, job_salt, today, decoys: as for :func:`encode_frame` (decoys
+            are drawn chunk by chunk, from each chunk's rows).
         chunk_rows: input rows per chunk.
         progress: called after each chunk with the number of input rows read so far and the
             share of the input read (0–1, for an ETA).
@@ -947,13 +972,16 @@ def encode_file(
     target = Path(out)
     work = target.with_name(f".{target.name}.{secrets.token_hex(6)}.buckets")
     writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
-    rows_read = 0
+    rows_read = decoy_rows = 0
+    decoys = check_rate(decoys)
     try:
         work.mkdir(mode=0o700, parents=True)
         schema_arrow: pa.Schema | None = None
         for chunk in iter_person_chunks(source, chunk_rows=chunk_rows):
             enc = encode_frame(chunk, key, schema=schema, source=label, strict=strict,
-                               job_salt=salt, today=today, _digest=False)
+                               job_salt=salt, today=today, decoys=decoys, _digest=False,
+                               _decoy_start=decoy_rows)
+            decoy_rows += int(enc.manifest["counts"].get("decoy_rows", 0))
             report.merge(enc.report)
             rows_read += len(chunk) + len(chunk.attrs.get(RAGGED_ROWS, []))
             table = enc.table
@@ -985,7 +1013,7 @@ def encode_file(
                 with pa.ipc.new_stream(path, part.schema) as sorted_writer:
                     sorted_writer.write_table(part)
         manifest = _manifest(key, schema, salt, report, rows, persons, started,
-                             digest.hexdigest())
+                             digest.hexdigest(), decoy_rows)
         # pass 2: the sorted buckets, in order, under the manifest
         meta = dict(schema_arrow.metadata or {})
         meta[MANIFEST_KEY] = json.dumps(manifest, sort_keys=True).encode()

@@ -587,6 +587,11 @@ class Job:
             "one_to_one": one_to_one,
             "input_content_sha256": {"left": self.left_manifest.get("content_sha256"),
                                      "right": self.right_manifest.get("content_sha256")},
+            # a side with decoys must screen the candidates before the other side reveals
+            "decoy_rows": {side: int(m.get("counts", {}).get("decoy_rows", 0))
+                           for side, m in (("left", self.left_manifest),
+                                           ("right", self.right_manifest))},
+            "screened": [],
             "counts": {
                 "left_rows": self.left_rows,
                 "right_rows": self.right.size,

@@ -13,11 +13,31 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from linkmatch.decoys import screen_frame
 from linkmatch.encode import manifest_mac, pseudonyms_hex
 from linkmatch.errors import EncodingMismatchError, InputDataError
 from linkmatch.pseudonymise.keys import Key
 
-__all__ = ["reveal_frame"]
+__all__ = ["check_holder", "reveal_frame"]
+
+
+def check_holder(manifest: dict[str, Any], key: Key) -> None:
+    """Check that ``key`` made this encoded file and that its manifest is unchanged.
+
+    Raises:
+        EncodingMismatchError: another key, or a manifest changed after encoding.
+    """
+    if manifest.get("key_fingerprint") != key.fingerprint:
+        raise EncodingMismatchError(
+            "the key does not match the encoded file (key fingerprints "
+            f"{key.fingerprint} and {manifest.get('key_fingerprint')})"
+        )
+    if not hmac.compare_digest(str(manifest.get("manifest_mac", "")),
+                               manifest_mac(key, manifest)):
+        raise EncodingMismatchError(
+            "the encoded file's manifest was changed after encoding (its keyed MAC does not "
+            "verify); use the file as written by `linkmatch encode`"
+        )
 
 Side = Literal["left", "right"]
 
@@ -43,6 +63,12 @@ def reveal_frame(
         key: the linkage key.
         source: name of the candidates file, for messages.
 
+    Returns:
+        The candidates with record ids on this side, without the pairs that hold one of this
+        holder's decoys (their number is in ``attrs["decoys_screened"]``). Decoys of the
+        *other* side must have been screened by that holder before (see
+        :mod:`linkmatch.decoys`).
+
     Raises:
         EncodingMismatchError: the key is not the one the encoding was made with.
         InputDataError: candidates whose pseudonym is not one of this holder's records.
@@ -52,18 +78,9 @@ def reveal_frame(
     column = f"{side}_id"
     if column not in candidates.columns:
         raise InputDataError(f"has no {column!r} column", file=source)
-    if manifest.get("key_fingerprint") != key.fingerprint:
-        raise EncodingMismatchError(
-            "the key does not match the encoded file (key fingerprints "
-            f"{key.fingerprint} and {manifest.get('key_fingerprint')})"
-        )
-    if not hmac.compare_digest(str(manifest.get("manifest_mac", "")),
-                               manifest_mac(key, manifest)):
-        raise EncodingMismatchError(
-            "the encoded file's manifest was changed after encoding (its keyed MAC does not "
-            "verify); use the file as written by `linkmatch encode`"
-        )
+    check_holder(manifest, key)
     salt = str(manifest["job_salt"])
+    candidates, screened = screen_frame(candidates, side=side, manifest=manifest, key=key)
     pids = candidates[column].astype(str)
     wanted = set(pids.tolist())
     lookup: dict[str, str] = {}
@@ -85,4 +102,5 @@ def reveal_frame(
         )
     out = candidates.copy()
     out[column] = ids.astype(str)
+    out.attrs["decoys_screened"] = screened + int(candidates.attrs.get("decoys_screened", 0))
     return out

@@ -248,3 +248,20 @@ def test_known_pairs_reveal_the_tokens_of_common_names(result: AuditResult) -> N
 def test_no_known_pairs_no_dictionary() -> None:
     result = simulate(records=2_000, seed=5, known_fraction=0.0)
     assert result.dictionary_tokens_reidentified == 0.0
+
+
+def test_attacks_on_an_encoding_with_decoys_claim_decoys_too() -> None:
+    """Decoys are real-looking: pattern mining names them as readily as real records, so a
+    share of its claims is about nobody (the attacker cannot tell which)."""
+    result = simulate(schema=UNHARDENED, records=2_000, seed=SEED, decoys=0.5,
+                      known_fraction=0.05)
+    assert result.bloom_records_reidentified_one_to_one > 0.5  # unhardened: mining works
+    assert 0.2 < result.bloom_claims_on_decoys < 0.45  # about 1/3 of the rows are decoys
+
+
+def test_salted_filters_are_mined_year_by_year() -> None:
+    """The attack adapts to birth-year salting (groups by the year token); with 1 % known
+    pairs spread over the years, it learns (almost) nothing."""
+    salted = simulate(schema=Schema(name_salt="birth_year"), records=2_000, seed=SEED,
+                      known_fraction=0.05)
+    assert salted.bloom_records_reidentified_one_to_one < 0.05
