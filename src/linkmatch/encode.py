@@ -258,6 +258,18 @@ def record_name_tokens(given: str, family: str, full: str) -> list[NameToken]:
     return [t for t in name_tokens(given, family, full) if t.kind == "name"]
 
 
+def record_filter_tokens(given: str, family: str, full: str) -> list[NameToken]:
+    """The tokens entered into the record's name filter: its names and its titles.
+
+    Titles (*haji*, *sheikh*, *sayed*) get low weight rather than none: they are not name keys
+    (they neither block nor count among the keys that agree), but their q-grams are in the
+    filter, so a shared title nudges the fuzzy similarity and a title on one side only lowers
+    it a little. A record without a name gets an empty filter, title or not.
+    """
+    tokens = [t for t in name_tokens(given, family, full) if t.kind != "particle"]
+    return tokens if any(t.kind == "name" for t in tokens) else []
+
+
 def key_variants(key: str) -> list[str]:
     """A name key and its one-deletion neighbourhood (keys of 4+ letters only), for blocking."""
     if len(key) < MIN_VARIANT_KEY_LENGTH:
@@ -440,6 +452,8 @@ def _encode_names(h: Hashers, schema: Schema, given: _Column, family: _Column,
     tok_key = np.fromiter((kid_of[k] for (_, k, _) in tok_of), dtype=np.int64, count=len(tok_of))
     tok_name = np.fromiter((kind == "name" for (_, _, kind) in tok_of), dtype=bool,
                            count=len(tok_of))
+    tok_filter = np.fromiter((kind != "particle" for (_, _, kind) in tok_of), dtype=bool,
+                             count=len(tok_of))  # names and titles (record_filter_tokens)
     rows_l, tids_l, pos_l = [], [], []
     stride = 1 << 20
     for c, ((codes, _), lists) in enumerate(zip(parts, tok_lists, strict=True)):
@@ -455,6 +469,10 @@ def _encode_names(h: Hashers, schema: Schema, given: _Column, family: _Column,
     rows, tids, pos, kid = rows[order], tids[order], pos[order], kid[order]
     first = np.ones(len(rows), dtype=bool)
     first[1:] = (rows[1:] != rows[:-1]) | (kid[1:] != kid[:-1])
+    # the filter's tokens (names and titles), grouped by record
+    in_filter = first & tok_filter[tids]
+    f_order = np.argsort(rows[in_filter], kind="stable")
+    f_rows, f_tids = rows[in_filter][f_order], tids[in_filter][f_order]
     keep = first & tok_name[tids]
     rows, tids, pos, kid = rows[keep], tids[keep], pos[keep], kid[keep]
     order = np.lexsort((pos, rows))
@@ -471,9 +489,14 @@ def _encode_names(h: Hashers, schema: Schema, given: _Column, family: _Column,
         h.token_bloom(text, key).to_bytes(h.name_bytes, "little") for text, key, _ in texts),
         dtype="<u8").reshape(len(texts), words) if texts else np.zeros((0, words), "<u8")
     bloom = np.zeros((n, words), dtype="<u8")
-    filled = np.flatnonzero(count)
+    f_count = np.bincount(f_rows, minlength=n).astype(np.int64)
+    f_starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(f_count, out=f_starts[1:])
+    filled = np.flatnonzero(f_count)
     if len(filled):
-        bloom[filled] = np.bitwise_or.reduceat(tok_bloom[tids], starts[filled], axis=0)
+        # reduceat ends each segment at the next listed start: list every non-empty record
+        bloom[filled] = np.bitwise_or.reduceat(tok_bloom[f_tids], f_starts[filled], axis=0)
+    bloom[count == 0] = 0  # a record without a name keeps an empty filter, title or not
 
     # key tokens, the first max_name_tokens per record
     key_tok = h.name.tokens_strings(keys) if keys else np.zeros(0, dtype=np.int64)

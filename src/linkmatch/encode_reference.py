@@ -37,6 +37,7 @@ from linkmatch.encode import (
     norm_sex,
     place_keys,
     read_date,
+    record_filter_tokens,
     record_name_tokens,
 )
 from linkmatch.errors import InputDataError
@@ -141,7 +142,8 @@ def encode_frame_reference(
         tokens = record_name_tokens(text["given_names"], text["family_name"],
                                     text["full_name"])
         bloom = 0
-        for t in tokens:
+        for t in record_filter_tokens(text["given_names"], text["family_name"],
+                                      text["full_name"]):
             bloom |= h.token_bloom(t.text, t.key)
         out["name_bf"] = bloom.to_bytes(h.name_bytes, "little")
         kept = [t.key for t in tokens][:width]

@@ -50,8 +50,10 @@ __all__ = [
     "write_table",
 ]
 
-ENCODED_FORMAT: Final = "linkmatch-encoded/3"
-"""Version 3: the name filter is stored folded and balanced by default (schema settings)."""
+ENCODED_FORMAT: Final = "linkmatch-encoded/4"
+"""Version 3: the name filter is stored folded and balanced by default (schema settings).
+Version 4: titles (haji, sheikh, ...) enter the name filter with the names (low weight: they are
+still not name keys), so filters of titled names differ from version 3's."""
 class RowNumbers:
     """The file row numbers of a frame's rows, kept in ``DataFrame.attrs``: an immutable int64
     array that copying shares (pandas deep-copies ``attrs`` on every operation, which for a
