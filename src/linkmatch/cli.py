@@ -507,14 +507,19 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
     manifest, _ = read_encoded(args.encoded)
     schema = Schema.from_dict(manifest["schema"])
+    counts = manifest.get("counts", {})
+    decoy_rows = int(counts.get("decoy_rows", 0))
+    real_rows = int(counts.get("rows_encoded", 0)) - decoy_rows
+    decoys = min(decoy_rows / real_rows, 1.0) if decoy_rows and real_rows > 0 else 0.0
     result = simulate(schema=schema, records=args.records, seed=args.seed,
-                      known_fraction=args.known_fraction)
+                      known_fraction=args.known_fraction, decoys=decoys)
     figures = {"encoded_file": str(args.encoded), "schema_fingerprint": schema.fingerprint,
-               "simulated": result.to_dict()}
+               "decoys_per_record": round(decoys, 6), "simulated": result.to_dict()}
     # shares and counts only: never a name, date or id
     print("linkmatch audit: attacks a linkage unit could run on encodings with these settings")
     print(f"  (simulated population of {result.records:,} records, attacker knows the name "
-          "distribution but not the key)")
+          "distribution but not the key" + (f"; {decoys:.2f} decoys per record, as in the file"
+                                            if decoys else "") + ")")
     print(f"  name-key tokens re-identified by frequency alignment: "
           f"{result.tokens_reidentified:.1%} of occurrences")
     print(f"  records whose whole name is re-identified: one-to-one "
@@ -531,6 +536,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
           f"occurrences; whole names re-identified: one-to-one "
           f"{result.bloom_records_reidentified_one_to_one:.1%}, one-to-few "
           f"{result.bloom_records_reidentified_one_to_few:.1%}")
+    if decoys:
+        print(f"    of its one-to-one claims, {result.bloom_claims_on_decoys:.1%} name a decoy "
+              "(a claim the attacker cannot tell from the others)")
     print(f"    name-key tokens read off those known pairs: "
           f"{result.dictionary_tokens_reidentified:.1%} of occurrences; whole names one-to-one "
           f"{result.dictionary_records_reidentified_one_to_one:.1%}")

@@ -265,3 +265,17 @@ def test_salted_filters_are_mined_year_by_year() -> None:
     salted = simulate(schema=Schema(name_salt="birth_year"), records=2_000, seed=SEED,
                       known_fraction=0.05)
     assert salted.bloom_records_reidentified_one_to_one < 0.05
+
+
+def test_audit_command_simulates_the_files_decoy_rate(small_data: SynthData, key: Key,
+                                                      tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    enc = encode_frame(small_data.left.head(300), key, decoys=0.5)
+    write_encoded(enc.table, enc.manifest, tmp_path / "a.lmenc")
+    code = main(["audit", str(tmp_path / "a.lmenc"), "--records", "2000", "--known-fraction",
+                 "0.05", "--json", str(tmp_path / "audit.json")])
+    assert code == 0
+    assert "0.50 decoys per record" in capsys.readouterr().out
+    figures = json.loads((tmp_path / "audit.json").read_text())
+    assert figures["decoys_per_record"] == 0.5
+    assert figures["simulated"]["bloom_claims_on_decoys"] > 0.0
