@@ -119,9 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace an existing key file (old encodings will no longer match)")
 
     p = sub.add_parser("encode", help="holder: pseudonymise a person file")
-    p.add_argument("input", type=Path)
+    p.add_argument("input", help="person file (CSV or Parquet; with --engine spark a Parquet "
+                                 "table, also as a cluster URI: hdfs://, s3a://, file://)")
     _key_arg(p)
-    p.add_argument("--out", type=Path, required=True, help="encoded file (.lmenc)")
+    p.add_argument("--out", required=True,
+                   help="encoded file (.lmenc); with --engine spark also a cluster URI")
     p.add_argument("--strict", action="store_true", help="fail on the first invalid value")
     p.add_argument("--rejects", type=Path, help="write rejected values (file,row,column,reason)")
     p.add_argument("--chunk-rows", type=_positive, default=200_000,
@@ -130,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add decoy records, RATE per real record (0-1; default 0): the "
                         "linkage unit cannot tell them from real ones; screen the candidates "
                         "(linkmatch screen) before the other holder reveals")
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="encode on this machine (default) or on Apache Spark, where a Parquet "
+                        "table lives: the same encoded file; tasks get sub-keys, never the key")
+    p.add_argument("--spark-master", default=None, metavar="URL",
+                   help="Spark master for --engine spark (default local[2])")
 
     p = sub.add_parser("match", help="linkage unit: match two encoded files (no key needed)")
     p.add_argument("left", help="encoded file (with --engine spark also a cluster URI: "
@@ -233,12 +240,33 @@ def _cmd_encode(args: argparse.Namespace) -> int:
 
     key = load_key(args.key_file)
     t0 = time.perf_counter()
-    progress = Progress(log, "encode")
-    try:
-        enc = encode_file(args.input, args.out, key, strict=args.strict,
-                          chunk_rows=args.chunk_rows, decoys=args.decoys, progress=progress)
-    finally:
-        progress.close()
+    if args.engine != "spark":
+        if args.spark_master is not None:
+            raise ConfigError("--spark-master needs --engine spark")
+        if _is_uri(args.input) or _is_uri(args.out):
+            raise ConfigError("cluster URIs (hdfs://, s3a://, ...) need --engine spark; the "
+                              "local engine reads and writes local or mounted paths")
+        args.input, args.out = Path(args.input), Path(args.out)
+        progress = Progress(log, "encode")
+        try:
+            enc = encode_file(args.input, args.out, key, strict=args.strict,
+                              chunk_rows=args.chunk_rows, decoys=args.decoys,
+                              progress=progress)
+        finally:
+            progress.close()
+    else:
+        from linkmatch.engines import require_spark
+
+        if args.decoys:
+            raise ConfigError("decoys are added by the local engine only (their numbering "
+                              "spans the whole file); encode with --engine local")
+        require_spark()
+        from linkmatch.engines.spark_encode import encode_file as spark_encode_file
+
+        args.input = args.input if _is_uri(args.input) else Path(args.input)
+        args.out = args.out if _is_uri(args.out) else Path(args.out)
+        enc = spark_encode_file(args.input, args.out, key, master=args.spark_master,
+                                strict=args.strict)
     _report_validation(enc.report, str(args.input))
     if args.rejects:
         enc.report.write_rejects(args.rejects)
@@ -250,8 +278,10 @@ def _cmd_encode(args: argparse.Namespace) -> int:
              f" and {decoys} decoy records" if decoys else "", seconds,
              counts["rows_read"] / max(seconds, 1e-9), args.out, key.fingerprint)
     _audit(args, "encode", inputs=[args.input], outputs=[args.out], counts=counts,
-           parameters={"strict": args.strict, "schema": enc.manifest["schema_fingerprint"]},
-           key_fingerprint=key.fingerprint)
+           parameters={"strict": args.strict, "schema": enc.manifest["schema_fingerprint"],
+                       "engine": args.engine},
+           key_fingerprint=key.fingerprint,
+           content={args.out: enc.manifest["content_sha256"]})
     return 0
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from linkmatch.errors import ConfigError
-from linkmatch.pseudonymise.keys import Key
+from linkmatch.pseudonymise.keys import Key, KeyLike
 from linkmatch.pseudonymise.prf import KeyedPRF
 from linkmatch.schema import PERSON_COLUMNS
 
@@ -54,7 +54,7 @@ def _salt_int(salt: bytes) -> int:
     return int.from_bytes(salt[:8], "big") >> 1
 
 
-def decoy_ids(key: Key, salt: bytes, start: int, count: int) -> list[str]:
+def decoy_ids(key: KeyLike, salt: bytes, start: int, count: int) -> list[str]:
     """Record ids of decoys ``start`` … ``start + count - 1`` of a job (keyed, so unguessable)."""
     if count <= 0:
         return []
@@ -64,7 +64,7 @@ def decoy_ids(key: Key, salt: bytes, start: int, count: int) -> list[str]:
     return [f"decoy-{int(t):016x}" for t in tokens.tolist()]
 
 
-def make_decoys(frame: pd.DataFrame, count: int, key: Key, salt: bytes,
+def make_decoys(frame: pd.DataFrame, count: int, key: KeyLike, salt: bytes,
                 start: int = 0) -> pd.DataFrame:
     """``count`` decoy records whose every field comes from another row of ``frame``.
 

@@ -94,7 +94,7 @@ from linkmatch.normalise.dates import BirthDate, DateParseError, alternative_rea
 from linkmatch.normalise.names import NameToken, fold, name_tokens, variant_key
 from linkmatch.pseudonymise.bloom import BloomEncoder, qgrams
 from linkmatch.pseudonymise.hardening import FilterHardener
-from linkmatch.pseudonymise.keys import Key
+from linkmatch.pseudonymise.keys import Key, KeyLike
 from linkmatch.pseudonymise.prf import KeyedPRF
 from linkmatch.schema import Schema
 
@@ -143,7 +143,7 @@ class Encoded:
 class Hashers:
     """All keyed primitives of one job, each under its own HKDF label."""
 
-    def __init__(self, key: Key, schema: Schema, salt: bytes) -> None:
+    def __init__(self, key: KeyLike, schema: Schema, salt: bytes) -> None:
         self.pseudonym = KeyedPRF(job_pseudonym_key(key, salt))
         self.name_text = BloomEncoder(key.derive("bloom/name/text"), num_bits=schema.name_bits,
                                       num_hashes=schema.name_hashes_text)
@@ -197,7 +197,7 @@ class Hashers:
         return cached
 
 
-def job_pseudonym_key(key: Key, salt: bytes) -> bytes:
+def job_pseudonym_key(key: KeyLike, salt: bytes) -> bytes:
     """The key of one job's record pseudonyms: HMAC of the pseudonym sub-key and the job salt."""
     return hmac.digest(key.derive("pseudonym"), salt, "sha256")
 
@@ -646,7 +646,7 @@ def _name_block_keys(h: Hashers, names: _Names, year: I64) -> list[tuple[I64, I6
 
 def encode_frame(
     frame: pd.DataFrame,
-    key: Key,
+    key: KeyLike,
     *,
     schema: Schema | None = None,
     source: str = "<dataframe>",
@@ -897,7 +897,7 @@ def _fixed_list(mat: npt.NDArray[np.int64]) -> pa.FixedSizeListArray:
         pa.array(np.ascontiguousarray(mat, dtype=np.int64).reshape(-1), type=pa.int64()), width)
 
 
-def _manifest(key: Key, schema: Schema, salt: bytes, report: ValidationReport, rows: int,
+def _manifest(key: KeyLike, schema: Schema, salt: bytes, report: ValidationReport, rows: int,
               persons: int, started: float, digest: str, decoy_rows: int = 0) -> dict[str, Any]:
     """The manifest of an encoded table (with its content digest and keyed MAC)."""
     manifest: dict[str, Any] = {
@@ -922,7 +922,8 @@ def _manifest(key: Key, schema: Schema, salt: bytes, report: ValidationReport, r
         # public: how many rows are decoys (which ones only the key tells); rows_encoded
         # counts them, rows_read does not
         manifest["counts"]["decoy_rows"] = decoy_rows
-    manifest["manifest_mac"] = manifest_mac(key, manifest)
+    if digest:  # a chunk's working manifest (no digest) is never published: no MAC
+        manifest["manifest_mac"] = manifest_mac(key, manifest)
     return manifest
 
 
@@ -1065,7 +1066,7 @@ def _read_bucket(path: Path) -> pa.Table:
         return pa.ipc.open_stream(source).read_all()
 
 
-def manifest_mac(key: Key, manifest: dict[str, Any]) -> str:
+def manifest_mac(key: KeyLike, manifest: dict[str, Any]) -> str:
     """Keyed MAC of a manifest (all fields but the MAC itself, canonical JSON).
 
     Holders can check with the key that neither the manifest nor, through its content digest,

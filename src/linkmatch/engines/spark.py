@@ -39,9 +39,8 @@ retried: it is returned as an error and raised on the driver. A job that cannot 
 
 Secrets: matching needs no key, and nothing here sees one. Task names, job descriptions, plans
 and logs carry phase names and counts only; the broadcast holds the right side's encodings and
-the public manifests. Encoding stays on each holder's machine (the local engine): it is the only
-step that needs the key, it is linear and fast, and keeping it there keeps the key off the
-cluster.
+the public manifests. Encoding, the only step that needs the key, runs on Spark in
+:mod:`linkmatch.engines.spark_encode` with derived sub-keys only (or locally, by default).
 
 The co-group plan (``plan="cogroup"``, or ``"auto"`` above ``max_broadcast_bytes``): the tasks
 get the job *without* its right side (:meth:`~linkmatch.match.Job.slim`: global values only —

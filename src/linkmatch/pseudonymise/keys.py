@@ -24,9 +24,9 @@ import hmac
 import os
 import secrets
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Final, NoReturn, Protocol
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -37,6 +37,8 @@ __all__ = [
     "KEY_ENV_VAR",
     "MIN_KEY_BYTES",
     "Key",
+    "KeyLike",
+    "SubKeys",
     "generate_key_file",
     "hkdf_sha256",
     "load_key",
@@ -140,6 +142,58 @@ class Key:
 
     def __hash__(self) -> int:
         return hash(self._fingerprint)
+
+
+class SubKeys:
+    """Some sub-keys of a :class:`Key`, without the master secret: what a remote task needs.
+
+    An engine that encodes on other machines (Spark executors) ships one of these instead of
+    the key: :meth:`derive` serves the labels it was issued for and refuses any other, so a
+    task, its memory, or a pickle of it never holds the master secret nor a sub-key it does not
+    use. It is picklable on purpose (that is how it travels); keep it out of logs like a key.
+    """
+
+    __slots__ = ("_fingerprint", "_keys")
+
+    def __init__(self, key: Key, labels: Iterable[str]) -> None:
+        self._keys = {label: key.derive(label) for label in labels}
+        self._fingerprint = key.fingerprint
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the key these sub-keys come from."""
+        return self._fingerprint
+
+    @property
+    def labels(self) -> frozenset[str]:
+        """The purposes these sub-keys serve."""
+        return frozenset(self._keys)
+
+    def derive(self, label: str, length: int = 32) -> bytes:
+        """The issued sub-key for ``label`` (as :meth:`Key.derive` gives it)."""
+        if length != 32 or label not in self._keys:
+            raise KeyMaterialError(f"no sub-key for {label!r} was issued to this task")
+        return self._keys[label]
+
+    def __getstate__(self) -> tuple[dict[str, bytes], str]:
+        return self._keys, self._fingerprint
+
+    def __setstate__(self, state: tuple[dict[str, bytes], str]) -> None:
+        self._keys, self._fingerprint = state
+
+    def __repr__(self) -> str:
+        return f"SubKeys({len(self._keys)} sub-keys of key {self._fingerprint})"
+
+    __str__ = __repr__
+
+
+class KeyLike(Protocol):
+    """A :class:`Key` or :class:`SubKeys`: what the encoders need (``derive``, ``fingerprint``)."""
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def derive(self, label: str, length: int = 32) -> bytes: ...
 
 
 def _key_path(path: str | os.PathLike[str] | None) -> Path:
