@@ -98,6 +98,7 @@ def test_cli_encodes_on_spark_and_refuses_what_it_cannot(
                  "--out", str(tmp_path / "a.lmenc"), "--engine", "spark"]) == 0
     manifest, table = read_encoded(tmp_path / "a.lmenc")
     assert table.num_rows == 2500
+    assert manifest["key_fingerprint"] == load_key(key_file).fingerprint
     run = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])
     assert run["parameters"]["engine"] == "spark"
     assert run["outputs"][0]["sha256"]
