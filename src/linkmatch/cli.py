@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--rotate", action="store_true",
                    help="replace an existing key file (old encodings will no longer match)")
+    p.add_argument("--id", dest="key_id", default=None, metavar="ID",
+                   help="the key's name, recorded with its fingerprint in every manifest "
+                        "(letters, digits, . _ -; default lm-YYYYMMDD-<random>)")
 
     p = sub.add_parser("encode", help="holder: pseudonymise a person file")
     p.add_argument("input", help="person file (CSV or Parquet; with --engine spark a Parquet "
@@ -224,9 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_keygen(args: argparse.Namespace) -> int:
     from linkmatch.pseudonymise.keys import generate_key_file
 
-    key = generate_key_file(args.out, overwrite=args.rotate)
-    log.info("wrote a new 256-bit key to %s (mode 0600), fingerprint %s", args.out,
-             key.fingerprint)
+    key = generate_key_file(args.out, overwrite=args.rotate, key_id=args.key_id)
+    log.info("wrote a new 256-bit key to %s (mode 0600), id %s, fingerprint %s", args.out,
+             key.key_id, key.fingerprint)
     return 0
 
 

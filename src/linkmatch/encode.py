@@ -906,6 +906,7 @@ def _manifest(key: KeyLike, schema: Schema, salt: bytes, report: ValidationRepor
         "schema": schema.to_dict(),
         "schema_fingerprint": schema.fingerprint,
         "key_fingerprint": key.fingerprint,
+        "key_id": key.key_id,
         "job_salt": salt.hex(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "counts": {

@@ -582,6 +582,7 @@ class Job:
             "library_version": __version__,
             "format": ENCODED_FORMAT,
             "key_fingerprint": self.left_manifest.get("key_fingerprint"),
+            "key_id": self.left_manifest.get("key_id"),
             "schema_fingerprint": self.left_manifest.get("schema_fingerprint"),
             "threshold": self.threshold,
             "one_to_one": one_to_one,

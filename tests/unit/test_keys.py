@@ -104,3 +104,44 @@ def test_pinned_fingerprint() -> None:
 
 
 PINNED_FINGERPRINT = "35649ada751bfeb4"
+
+
+def test_key_id_travels_from_keygen_to_every_manifest(tmp_path: Path) -> None:
+    """The key's id is in its file, in the encoded file's and the candidates' manifests; a
+    rotated key gets a new id and fingerprint, and its encodings refuse to match the old."""
+    import json
+
+    from linkmatch.cli import main
+    from linkmatch.synth import generate, write
+
+    paths = write(generate(seed=2, n_left=300, n_right=40), tmp_path / "in")
+    key_file = tmp_path / "k.key"
+    log = ["--audit-log", str(tmp_path / "audit.jsonl")]
+    assert main([*log, "keygen", "--out", str(key_file), "--id", "cter-asylum-2026.11"]) == 0
+    assert load_key(key_file).key_id == "cter-asylum-2026.11"
+    for side in ("left", "right"):
+        assert main([*log, "encode", str(paths[side]), "--key-file", str(key_file), "--out",
+                     str(tmp_path / f"{side}.lmenc")]) == 0
+    assert main([*log, "match", str(tmp_path / "left.lmenc"), str(tmp_path / "right.lmenc"),
+                 "--out", str(tmp_path / "c.csv")]) == 0
+    from linkmatch.io import read_manifest
+
+    assert read_manifest(tmp_path / "left.lmenc")["key_id"] == "cter-asylum-2026.11"
+    match_manifest = json.loads((tmp_path / "c.csv.manifest.json").read_text())
+    assert match_manifest["key_id"] == "cter-asylum-2026.11"
+    assert match_manifest["key_fingerprint"] == load_key(key_file).fingerprint
+    # rotation: a new key (new default id), and the old encodings refuse to match the new
+    old = load_key(key_file)
+    assert main([*log, "keygen", "--out", str(key_file), "--rotate"]) == 0
+    new = load_key(key_file)
+    assert new.key_id != old.key_id
+    assert new.key_id is not None
+    assert new.key_id.startswith("lm-")
+    assert new.fingerprint != old.fingerprint
+    assert main([*log, "encode", str(paths["right"]), "--key-file", str(key_file), "--out",
+                 str(tmp_path / "right2.lmenc")]) == 0
+    assert main([*log, "match", str(tmp_path / "left.lmenc"), str(tmp_path / "right2.lmenc"),
+                 "--out", str(tmp_path / "c2.csv")]) == 2
+    with pytest.raises(KeyMaterialError, match="key id"):
+        Key.from_bytes(bytes(range(32)), key_id="no spaces allowed")
+    assert main(["keygen", "--out", str(tmp_path / "x.key"), "--id", "bad id!"]) == 2

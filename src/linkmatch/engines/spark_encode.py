@@ -91,6 +91,7 @@ class _Labels:
     """A stand-in key that records which sub-keys the encoder derives (and gives zeros)."""
 
     fingerprint = "0" * 16
+    key_id = None
 
     def __init__(self) -> None:
         self.labels: list[str] = []

@@ -19,9 +19,11 @@ Security properties kept here:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
 from collections.abc import Callable, Iterable
@@ -35,6 +37,7 @@ from linkmatch.errors import KeyMaterialError
 
 __all__ = [
     "KEY_ENV_VAR",
+    "KEY_ID",
     "MIN_KEY_BYTES",
     "Key",
     "KeyLike",
@@ -45,6 +48,8 @@ __all__ = [
 ]
 
 MIN_KEY_BYTES: Final = 32
+KEY_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+"""What a key id may be: a short name, safe in file headers, manifests and logs."""
 """Keys under 256 bits are refused: linkage secrets protect personal data for years."""
 
 KEY_ENV_VAR: Final = "LINKMATCH_KEY_FILE"
@@ -70,9 +75,9 @@ class Key:
     Sub-keys for each purpose come from :meth:`derive`; the master secret never leaves the object.
     """
 
-    __slots__ = ("_cache", "_fingerprint", "_secret")
+    __slots__ = ("_cache", "_fingerprint", "_key_id", "_secret")
 
-    def __init__(self, secret: bytes | bytearray) -> None:
+    def __init__(self, secret: bytes | bytearray, *, key_id: str | None = None) -> None:
         if len(secret) < MIN_KEY_BYTES:
             raise KeyMaterialError(
                 f"the key has {len(secret) * 8} bits; at least {MIN_KEY_BYTES * 8} are required "
@@ -80,19 +85,24 @@ class Key:
             )
         if len(set(secret)) == 1:
             raise KeyMaterialError("the key is a single repeated byte; create a random one")
+        if key_id is not None and not KEY_ID.fullmatch(key_id):
+            raise KeyMaterialError("a key id is 1 to 64 letters, digits, '.', '_' or '-'")
         self._secret = bytearray(secret)
         self._cache: dict[str, bytes] = {}
         self._fingerprint = self.derive(_FINGERPRINT_LABEL).hex()[:16]
+        self._key_id = key_id
 
     @classmethod
-    def from_bytes(cls, secret: bytes | bytearray) -> Key:
-        """Wrap raw secret bytes (at least 32)."""
-        return cls(secret)
+    def from_bytes(cls, secret: bytes | bytearray, *, key_id: str | None = None) -> Key:
+        """Wrap raw secret bytes (at least 32), optionally with the key's id."""
+        return cls(secret, key_id=key_id)
 
     @classmethod
-    def from_callback(cls, fetch: Callable[[], bytes | bytearray]) -> Key:
-        """Obtain the secret from a key-management callback (KMS, HSM export, vault client)."""
-        return cls(fetch())
+    def from_callback(cls, fetch: Callable[[], bytes | bytearray], *,
+                      key_id: str | None = None) -> Key:
+        """Obtain the secret from a key-management callback (KMS, HSM export, vault client);
+        ``key_id`` is the KMS's name for the key version, recorded in every manifest."""
+        return cls(fetch(), key_id=key_id)
 
     @classmethod
     def generate(cls) -> Key:
@@ -103,6 +113,12 @@ class Key:
     def fingerprint(self) -> str:
         """A short, keyed, one-way identifier of the key (16 hex digits) for manifests."""
         return self._fingerprint
+
+    @property
+    def key_id(self) -> str | None:
+        """The key's given name (``linkmatch keygen --id``, or the KMS's), if it has one: says
+        which key generation a file was made under, next to the fingerprint that proves it."""
+        return self._key_id
 
     def derive(self, label: str, length: int = 32) -> bytes:
         """The sub-key for one purpose, e.g. ``"pseudonym"``, ``"bloom/name"``, ``"block"``.
@@ -128,7 +144,7 @@ class Key:
         self._cache.clear()
 
     def __repr__(self) -> str:
-        return f"Key(fingerprint={self._fingerprint!r})"
+        return f"Key(id={self._key_id!r}, fingerprint={self._fingerprint!r})"
 
     __str__ = __repr__
 
@@ -153,11 +169,17 @@ class SubKeys:
     use. It is picklable on purpose (that is how it travels); keep it out of logs like a key.
     """
 
-    __slots__ = ("_fingerprint", "_keys")
+    __slots__ = ("_fingerprint", "_key_id", "_keys")
 
     def __init__(self, key: Key, labels: Iterable[str]) -> None:
         self._keys = {label: key.derive(label) for label in labels}
         self._fingerprint = key.fingerprint
+        self._key_id = key.key_id
+
+    @property
+    def key_id(self) -> str | None:
+        """The id of the key these sub-keys come from."""
+        return self._key_id
 
     @property
     def fingerprint(self) -> str:
@@ -175,11 +197,11 @@ class SubKeys:
             raise KeyMaterialError(f"no sub-key for {label!r} was issued to this task")
         return self._keys[label]
 
-    def __getstate__(self) -> tuple[dict[str, bytes], str]:
-        return self._keys, self._fingerprint
+    def __getstate__(self) -> tuple[dict[str, bytes], str, str | None]:
+        return self._keys, self._fingerprint, self._key_id
 
-    def __setstate__(self, state: tuple[dict[str, bytes], str]) -> None:
-        self._keys, self._fingerprint = state
+    def __setstate__(self, state: tuple[dict[str, bytes], str, str | None]) -> None:
+        self._keys, self._fingerprint, self._key_id = state
 
     def __repr__(self) -> str:
         return f"SubKeys({len(self._keys)} sub-keys of key {self._fingerprint})"
@@ -192,6 +214,9 @@ class KeyLike(Protocol):
 
     @property
     def fingerprint(self) -> str: ...
+
+    @property
+    def key_id(self) -> str | None: ...
 
     def derive(self, label: str, length: int = 32) -> bytes: ...
 
@@ -231,6 +256,9 @@ def load_key(path: str | os.PathLike[str] | None = None) -> Key:
         raise KeyMaterialError(f"key file {key_path} is not a linkmatch key file") from None
     lines = [ln.strip() for ln in text.splitlines()
              if ln.strip() and not ln.lstrip().startswith("#")]
+    header = next((ln for ln in text.splitlines() if ln.lstrip().startswith("#")), "")
+    found = re.search(r"\bid ([A-Za-z0-9._-]{1,64})(?:,|\s|$)", header)
+    key_id = found.group(1) if found else None
     if len(lines) != 1:
         raise KeyMaterialError(
             f"key file {key_path} must hold exactly one line of hexadecimal key material"
@@ -240,7 +268,7 @@ def load_key(path: str | os.PathLike[str] | None = None) -> Key:
     except ValueError:
         raise KeyMaterialError(f"key file {key_path} is not hexadecimal") from None
     try:
-        return Key(secret)
+        return Key(secret, key_id=key_id)
     except KeyMaterialError as exc:
         raise KeyMaterialError(f"key file {key_path}: {exc}") from None
     finally:
@@ -248,11 +276,14 @@ def load_key(path: str | os.PathLike[str] | None = None) -> Key:
             secret[i] = 0
 
 
-def generate_key_file(path: str | os.PathLike[str], *, overwrite: bool = False) -> Key:
+def generate_key_file(path: str | os.PathLike[str], *, overwrite: bool = False,
+                      key_id: str | None = None) -> Key:
     """Write a new random 256-bit key to ``path`` with mode 0600, atomically.
 
     The file is created under a temporary name with mode 0600 from the start (never briefly
-    world-readable), then renamed into place.
+    world-readable), then renamed into place. Its header line names the key's id (``key_id``,
+    default ``lm-YYYYMMDD-`` and 8 random hex digits: a rotated key gets a new one) and
+    fingerprint; manifests record both.
 
     Raises:
         KeyMaterialError: the file exists and ``overwrite`` is False.
@@ -261,12 +292,15 @@ def generate_key_file(path: str | os.PathLike[str], *, overwrite: bool = False) 
     if target.exists() and not overwrite:
         raise KeyMaterialError(f"{target} exists; refusing to overwrite a key (use --rotate)")
     secret = bytearray(secrets.token_bytes(MIN_KEY_BYTES))
-    key = Key(secret)
+    if key_id is None:
+        key_id = f"lm-{dt.date.today():%Y%m%d}-{secrets.token_hex(4)}"
+    key = Key(secret, key_id=key_id)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(f"# linkmatch key v1, fingerprint {key.fingerprint}\n{secret.hex()}\n")
+            fh.write(f"# linkmatch key v1, id {key_id}, fingerprint {key.fingerprint}\n"
+                     f"{secret.hex()}\n")
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)
