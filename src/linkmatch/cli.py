@@ -272,11 +272,17 @@ def _cmd_encode(args: argparse.Namespace) -> int:
                               "spans the whole file); encode with --engine local")
         require_spark()
         from linkmatch.engines.spark_encode import encode_file as spark_encode_file
+        from linkmatch.progress import PhaseProgress
 
         args.input = args.input if _is_uri(args.input) else Path(args.input)
         args.out = args.out if _is_uri(args.out) else Path(args.out)
-        enc = spark_encode_file(args.input, args.out, key, master=args.spark_master,
-                                strict=args.strict)
+        phases = PhaseProgress(log, command="encode",
+                               units={"encode": "tasks", "sort": "tasks", "write": "rows"})
+        try:
+            enc = spark_encode_file(args.input, args.out, key, master=args.spark_master,
+                                    strict=args.strict, progress=phases)
+        finally:
+            phases.close()
     _report_validation(enc.report, str(args.input))
     if args.rejects:
         enc.report.write_rejects(args.rejects)

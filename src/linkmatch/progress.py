@@ -81,10 +81,13 @@ class PhaseProgress:
     """Progress of a job in phases of numbered batches: ``(phase, done, total)`` callbacks."""
 
     def __init__(self, log: logging.Logger, *, interval: float = 10.0,
-                 stream: TextIO | None = None) -> None:
+                 stream: TextIO | None = None, command: str = "match",
+                 units: dict[str, str] | None = None) -> None:
         self.log = log
         self.interval = interval
         self.stream = stream
+        self.command = command
+        self.units = units or {}  # the counted unit by phase (default: batches)
         self._current: Progress | None = None
         self._phase = ""
 
@@ -92,7 +95,8 @@ class PhaseProgress:
         if phase != self._phase:
             self.close()
             self._phase = phase
-            self._current = Progress(self.log, f"match {phase}", "batches",
+            self._current = Progress(self.log, f"{self.command} {phase}",
+                                     self.units.get(phase, "batches"),
                                      interval=self.interval, stream=self.stream)
         assert self._current is not None
         self._current(done, done / total if total else None)

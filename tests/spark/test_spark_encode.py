@@ -45,8 +45,11 @@ def test_spark_writes_the_local_engines_encoded_file(spark: SparkSession, people
                                                      tmp_path: Path, partitions: int) -> None:
     local = encode_file(people, tmp_path / "local.lmenc", SPARK_KEY, job_salt=SALT,
                         today=TODAY)
+    calls: list[tuple[str, int, int]] = []
     remote = spark_encode_file(people, tmp_path / "spark.lmenc", SPARK_KEY, spark=spark,
-                               job_salt=SALT, today=TODAY, partitions=partitions)
+                               job_salt=SALT, today=TODAY, partitions=partitions,
+                               progress=lambda *call: calls.append(call))
+    assert calls[-1] == ("write", 2500, 2500)  # the driver's pass reports rows written
     lm, lt = read_encoded(tmp_path / "local.lmenc")
     sm, st = read_encoded(tmp_path / "spark.lmenc")
     assert st.equals(lt)

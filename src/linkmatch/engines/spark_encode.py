@@ -31,9 +31,10 @@ import os
 import pickle
 import secrets
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -124,6 +125,7 @@ def encode_file(
     job_salt: bytes | None = None,
     today: dt.date | None = None,
     partitions: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> EncodeSummary:
     """Encode a Parquet person table on Spark into an encoded file, as the local engine would.
 
@@ -135,6 +137,8 @@ def encode_file(
         spark, master: as for :func:`linkmatch.engines.spark.match_files`.
         schema, strict, job_salt, today: as for :func:`linkmatch.encode.encode_file`.
         partitions: partitions of the sorted output (default: Spark's parallelism).
+        progress: called with (phase, done, in all): Spark tasks of the ``encode`` and
+            ``sort`` phases, then rows of the driver's ``write`` phase.
 
     Raises:
         ConfigError: the source is not Parquet.
@@ -174,13 +178,15 @@ def encode_file(
         target, hidden = _hidden_beside(out)
         try:
             sc.setJobGroup(f"{group}-encode", "linkmatch encode: encode batches")
-            report, rows_read = _reports(encoded, label)
+            with _poll(sc, f"{group}-encode", "encode", progress):
+                report, rows_read = _reports(encoded, label)
             sc.setJobGroup(f"{group}-sort", "linkmatch encode: sort by pseudonym")
             data = encoded.where(sf.col(_KIND) == 0).drop(_KIND, _REPORT)
-            data.repartitionByRange(partitions or max(sc.defaultParallelism, 1), "pid") \
-                .sortWithinPartitions("pid").write.parquet(hidden)
+            with _poll(sc, f"{group}-sort", "sort", progress):
+                data.repartitionByRange(partitions or max(sc.defaultParallelism, 1), "pid") \
+                    .sortWithinPartitions("pid").write.parquet(hidden)
             manifest = _write_file(hidden, target, out, key, schema, salt, report, rows_read,
-                                   started, file_schema)
+                                   started, file_schema, progress)
         except (PySparkException, Py4JError) as exc:
             raise EngineError("the Spark job failed while encoding (a task failed on every "
                               "attempt or the cluster stopped the job); nothing was written. "
@@ -196,6 +202,35 @@ def encode_file(
 
 
 # ------------------------------------------------------------------------------- driver side
+
+
+@contextlib.contextmanager
+def _poll(sc: Any, group: str, phase: str,
+          progress: Callable[[str, int, int], None] | None) -> Iterator[None]:
+    """Report a phase's Spark tasks done, once a second, while its jobs run."""
+    if progress is None:
+        yield
+        return
+    done = threading.Event()
+    tracker = sc.statusTracker()
+
+    def poll() -> None:
+        while not done.wait(1.0):
+            stages = [tracker.getStageInfo(stage) for job in tracker.getJobIdsForGroup(group)
+                      if (info := tracker.getJobInfo(job)) is not None
+                      for stage in info.stageIds]
+            total = sum(s.numTasks for s in stages if s is not None)
+            if total:
+                progress(phase, sum(s.numCompletedTasks for s in stages if s is not None),
+                         total)
+
+    thread = threading.Thread(target=poll, name="linkmatch-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _hidden_beside(out: str | os.PathLike[str]) -> tuple[str, str]:
@@ -241,7 +276,8 @@ def _reports(encoded: Any, label: str) -> tuple[ValidationReport, int]:
 
 def _write_file(parts_uri: str, target: str, out: str | os.PathLike[str], key: Key,
                 schema: Schema, salt: bytes, report: ValidationReport, rows_read: int,
-                started: float, file_schema: pa.Schema) -> dict[str, Any]:
+                started: float, file_schema: pa.Schema,
+                progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
     """Stream Spark's sorted parts into the one encoded file, as :func:`encode_file` writes it.
 
     Two passes over the parts, as the local engine's two passes over its buckets: the content
@@ -278,7 +314,11 @@ def _write_file(parts_uri: str, target: str, out: str | os.PathLike[str], key: K
             pq.ParquetWriter(sink, file_schema.with_metadata(meta), compression="zstd") as writer:
         bucket = -1
         pending: list[pa.Table] = []
+        written = 0
         for table in batches():
+            written += table.num_rows
+            if progress is not None:
+                progress("write", written, rows)
             pids = np.asarray(table.column("pid").to_pylist(), dtype=object)
             which = np.searchsorted(np.asarray(_BUCKET_BOUNDS, dtype=object), pids,
                                     side="right")
