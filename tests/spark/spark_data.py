@@ -3,6 +3,7 @@ imported by name)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,3 +27,21 @@ class EncodedFiles:
     right: Encoded
     left_path: Path
     right_path: Path
+
+
+def event_log_sizes(event_log_dir: Path) -> dict[Path, int]:
+    """How far each event-log file has been written (to read only what a run adds)."""
+    return {p: p.stat().st_size for p in event_log_dir.rglob("*") if p.is_file()}
+
+
+def new_events(event_log_dir: Path, before: dict[Path, int], marker: str) -> str:
+    """What Spark's event log (the Spark UI's source) gained since ``before``, once it holds
+    ``marker``: Spark's listener writes asynchronously, so wait for it (up to 10 s)."""
+    events = ""
+    for _ in range(50):
+        events = "".join(p.read_bytes()[before.get(p, 0):].decode(errors="replace")
+                         for p in event_log_dir.rglob("*") if p.is_file())
+        if marker in events:
+            break
+        time.sleep(0.2)
+    return events

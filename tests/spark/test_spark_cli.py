@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
-from spark_data import SPARK_KEY, EncodedFiles
+from spark_data import SPARK_KEY, EncodedFiles, event_log_sizes, new_events
 
 from linkmatch.cli import build_parser, main
 from linkmatch.engines import spark as spark_engine
@@ -58,20 +57,14 @@ def test_link_on_spark_is_byte_identical_and_shows_spark_nothing_personal(
     common = ["link", str(inputs["left"]), str(inputs["right"]), "--key-file", str(key_file)]
     local, on_spark = tmp_path / "local.csv", tmp_path / "spark.csv"
     assert main(["-q", *common, "--out", str(local), "--workers", "1"]) == 0
-    before = {p: p.stat().st_size for p in event_log_dir.rglob("*") if p.is_file()}
+    before = event_log_sizes(event_log_dir)
     assert main(["-q", *common, "--out", str(on_spark), "--engine", "spark",
                  "--chunk-rows", "400"]) == 0
     assert on_spark.read_bytes() == local.read_bytes()
     assert len(local.read_text().splitlines()) > 20
     # what Spark recorded of the run (jobs, stages, plans, task names: the Spark UI's source);
     # its listener writes asynchronously, so wait for the last pass to be there
-    events = ""
-    for _ in range(50):
-        events = "".join(p.read_bytes()[before.get(p, 0):].decode(errors="replace")
-                         for p in event_log_dir.rglob("*") if p.is_file())
-        if "linkmatch match: score" in events:
-            break
-        time.sleep(0.2)
+    events = new_events(event_log_dir, before, "linkmatch match: score")
     assert "linkmatch match: score" in events  # the log does hold this run
     secret = load_key(key_file)._secret  # the test looks for the key itself
     assert bytes(secret).hex() not in events.lower()

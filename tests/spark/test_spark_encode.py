@@ -6,14 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import pickle
-import time
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import SparkSession
-from spark_data import SPARK_KEY
+from spark_data import SPARK_KEY, event_log_sizes, new_events
 
 from linkmatch.cli import main
 from linkmatch.encode import encode_file
@@ -96,7 +95,7 @@ def test_cli_encodes_on_spark_and_refuses_what_it_cannot(
     key_file = tmp_path / "k.key"
     generate_key_file(key_file)
     log = ["--audit-log", str(tmp_path / "audit.jsonl")]
-    before = {p: p.stat().st_size for p in event_log_dir.rglob("*") if p.is_file()}
+    before = event_log_sizes(event_log_dir)
     assert main([*log, "encode", people.resolve().as_uri(), "--key-file", str(key_file),
                  "--out", str(tmp_path / "a.lmenc"), "--engine", "spark"]) == 0
     manifest, table = read_encoded(tmp_path / "a.lmenc")
@@ -115,13 +114,7 @@ def test_cli_encodes_on_spark_and_refuses_what_it_cannot(
                  "--out", str(tmp_path / "d.lmenc")]) == 2
     assert not any((tmp_path / n).exists() for n in ("b.lmenc", "c.lmenc", "d.lmenc"))
     # nothing secret or personal in what Spark recorded of the run
-    events = ""
-    for _ in range(50):
-        events = "".join(p.read_bytes()[before.get(p, 0):].decode(errors="replace")
-                         for p in event_log_dir.rglob("*") if p.is_file())
-        if "linkmatch encode: sort by pseudonym" in events:
-            break
-        time.sleep(0.2)
+    events = new_events(event_log_dir, before, "linkmatch encode: sort by pseudonym")
     assert "linkmatch encode: sort by pseudonym" in events
     secret = load_key(key_file)._secret
     assert bytes(secret).hex() not in events.lower()

@@ -663,31 +663,20 @@ class _Run:
             yield
             return
         progress = self.progress
-        done = threading.Event()
-        tracker = self.sc.statusTracker()
-        group = f"{self.group}-{phase}"
+        reported = 0
 
-        def poll() -> None:
-            reported = 0
-            while not done.wait(1.0):
-                stages = [stage for job_id in tracker.getJobIdsForGroup(group)
-                          if (info := tracker.getJobInfo(job_id)) is not None
-                          for stage in info.stageIds]
-                stage = tracker.getStageInfo(max(stages)) if stages else None
-                if stage is None or not stage.numTasks:
-                    continue
-                batches = self.batches * stage.numCompletedTasks // stage.numTasks
-                if reported < batches < self.batches:
-                    reported = batches
-                    progress(phase, batches, self.batches)
+        def step(stages: list[Any]) -> None:
+            nonlocal reported
+            stage = stages[-1] if stages else None
+            if stage is None or not stage.numTasks:
+                return
+            batches = self.batches * stage.numCompletedTasks // stage.numTasks
+            if reported < batches < self.batches:
+                reported = batches
+                progress(phase, batches, self.batches)
 
-        thread = threading.Thread(target=poll, name="linkmatch-progress", daemon=True)
-        thread.start()
-        try:
+        with poll_stages(self.sc, f"{self.group}-{phase}", step):
             yield
-        finally:
-            done.set()
-            thread.join()
 
     def _manifest(self, candidates: Any, pairs_compared: int, one_to_one: bool,
                   timings: dict[str, float]) -> dict[str, Any]:
@@ -709,6 +698,29 @@ class _Run:
             "batches": self.batches,
             "seconds": {k: round(v, 3) for k, v in timings.items()},
         }
+
+
+@contextlib.contextmanager
+def poll_stages(sc: Any, group: str, step: Callable[[list[Any]], None]) -> Iterator[None]:
+    """While the block runs, call ``step`` once a second with the stages (Spark's stage infos,
+    in stage order) of the jobs of job group ``group``: what progress reports are made of."""
+    done = threading.Event()
+    tracker = sc.statusTracker()
+
+    def poll() -> None:
+        while not done.wait(1.0):
+            ids = sorted(stage for job in tracker.getJobIdsForGroup(group)
+                         if (info := tracker.getJobInfo(job)) is not None
+                         for stage in info.stageIds)
+            step([info for stage in ids if (info := tracker.getStageInfo(stage)) is not None])
+
+    thread = threading.Thread(target=poll, name="linkmatch-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _master_kind(master: str) -> str:

@@ -31,7 +31,6 @@ import os
 import pickle
 import secrets
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -67,7 +66,7 @@ from linkmatch.encode import (
     _manifest,
     encode_frame,
 )
-from linkmatch.engines.spark import _locations, session
+from linkmatch.engines.spark import _locations, poll_stages, session
 from linkmatch.errors import ConfigError, EngineError, InputDataError, LinkmatchError
 from linkmatch.io import (
     MANIFEST_KEY,
@@ -211,26 +210,14 @@ def _poll(sc: Any, group: str, phase: str,
     if progress is None:
         yield
         return
-    done = threading.Event()
-    tracker = sc.statusTracker()
 
-    def poll() -> None:
-        while not done.wait(1.0):
-            stages = [tracker.getStageInfo(stage) for job in tracker.getJobIdsForGroup(group)
-                      if (info := tracker.getJobInfo(job)) is not None
-                      for stage in info.stageIds]
-            total = sum(s.numTasks for s in stages if s is not None)
-            if total:
-                progress(phase, sum(s.numCompletedTasks for s in stages if s is not None),
-                         total)
+    def step(stages: list[Any]) -> None:
+        total = sum(s.numTasks for s in stages)
+        if total:
+            progress(phase, sum(s.numCompletedTasks for s in stages), total)
 
-    thread = threading.Thread(target=poll, name="linkmatch-progress", daemon=True)
-    thread.start()
-    try:
+    with poll_stages(sc, group, step):
         yield
-    finally:
-        done.set()
-        thread.join()
 
 
 def _hidden_beside(out: str | os.PathLike[str]) -> tuple[str, str]:
