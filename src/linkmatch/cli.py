@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add decoy records, RATE per real record (0-1; default 0): the "
                         "linkage unit cannot tell them from real ones; screen the candidates "
                         "(linkmatch screen) before the other holder reveals")
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="encoding processes (default: one per core; one with --decoys); the "
+                        "encoded file is the same for any number")
     p.add_argument("--engine", choices=("local", "spark"), default="local",
                    help="encode on this machine (default) or on Apache Spark, where a Parquet "
                         "table lives: the same encoded file; tasks get sub-keys, never the key")
@@ -261,7 +264,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         try:
             enc = encode_file(args.input, args.out, key, strict=args.strict,
                               chunk_rows=args.chunk_rows, decoys=args.decoys,
-                              progress=progress)
+                              progress=progress, workers=args.workers)
         finally:
             progress.close()
     else:
@@ -270,6 +273,9 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         if args.decoys:
             raise ConfigError("decoys are added by the local engine only (their numbering "
                               "spans the whole file); encode with --engine local")
+        if args.workers is not None:
+            raise ConfigError("--workers applies to the local engine; Spark's parallelism is "
+                              "its executors'")
         require_spark()
         from linkmatch.engines.spark_encode import encode_file as spark_encode_file
         from linkmatch.progress import PhaseProgress

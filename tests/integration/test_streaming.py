@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from linkmatch.encode import encode_file, encode_frame
+from linkmatch.errors import InputDataError
 from linkmatch.io import iter_person_chunks, read_encoded, read_person_table
 from linkmatch.pseudonymise.keys import Key
 from linkmatch.synth import generate
@@ -27,9 +28,11 @@ def people() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-@pytest.mark.parametrize("chunk_rows", [1, 333, 10_000])
+@pytest.mark.parametrize(("chunk_rows", "workers"), [(1, 1), (333, 1), (10_000, 1), (1, 2),
+                                                     (333, 2), (10_000, 2)])
 def test_streamed_file_equals_whole_encoding(people: pd.DataFrame, tmp_path: Path,
-                                             suffix: str, chunk_rows: int) -> None:
+                                             suffix: str, chunk_rows: int, workers: int) -> None:
+    """Any chunk size, one process or two: the whole table's encoding."""
     if chunk_rows == 1:
         people = people.head(60)
     source = tmp_path / f"people{suffix}"
@@ -40,7 +43,8 @@ def test_streamed_file_equals_whole_encoding(people: pd.DataFrame, tmp_path: Pat
     out = tmp_path / "people.lmenc"
     seen: list[tuple[int, float]] = []
     summary = encode_file(source, out, KEY, job_salt=SALT, today=TODAY,
-                          chunk_rows=chunk_rows, progress=lambda n, f: seen.append((n, f)))
+                          chunk_rows=chunk_rows, progress=lambda n, f: seen.append((n, f)),
+                          workers=workers)
     whole = encode_frame(read_person_table(source), KEY, job_salt=SALT, today=TODAY,
                          source=str(source))
     manifest, table = read_encoded(out)
@@ -79,3 +83,22 @@ def test_failed_encode_leaves_no_output_and_no_buckets(tmp_path: Path) -> None:
         encode_file(source, out, KEY, chunk_rows=10)
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]
+
+
+def test_parallel_strict_encoding_stops_at_the_first_invalid_value(people: pd.DataFrame,
+                                                                  tmp_path: Path) -> None:
+    """Two processes, two invalid values in different chunks: the first one in the file is the
+    error, as with one process, and nothing is written."""
+    frame = people.copy()
+    frame.loc[2000, "date_of_birth"] = "1985-13-40"
+    source = tmp_path / "p.csv"
+    frame.to_csv(source, index=False)
+    errors = []
+    for workers in (1, 2):
+        with pytest.raises(InputDataError) as info:
+            encode_file(source, tmp_path / f"o{workers}.lmenc", KEY, strict=True,
+                        chunk_rows=400, workers=workers, today=TODAY)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
+    assert "row 8" in errors[0]
+    assert not list(tmp_path.glob("o*.lmenc"))
