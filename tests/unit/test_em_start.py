@@ -42,3 +42,24 @@ def test_same_date_matches_found_when_they_are_few() -> None:
     # scales them by the share of matches whose dates agree exactly, m(exact))
     found = model.lambda_ * 10**10 * model.m[1][DOB.levels.index("exact")]
     assert 1_000 < found < 3_000
+
+
+def test_a_level_no_random_pair_reached_is_not_weighted_by_luck() -> None:
+    """u of a name level seen 0 times among the random pairs is half a pair's share, not ~0:
+    whether the sample held 0 or 3 such pairs must not move its weight by many bits (it once
+    made every pair at that level a candidate, for some keys)."""
+    rng = np.random.default_rng(5)
+    random_name = [0, 0.0, 0.0, 0.0, 0.0, 0.01, 0.03, 0.05, 0.04, 0.87]
+    fuzzy_90 = NAME.levels.index("fuzzy_90")
+    base = _levels(rng, 200_000, name=random_name, dob=None, sex=[1.0, 0, 0],
+                   nat=[0.1, 0.35, 0.55])
+    blocked = {int(c): 10 for c in np.unique(pattern_codes(base[:2000]))}
+    weights = []
+    for seen in (0, 3):
+        random = base.copy()
+        random[:seen, 0] = fuzzy_90
+        model = fit_em(blocked, random, total_pairs=10**9)
+        u = float(model.u[0][fuzzy_90])
+        assert u >= 0.5 / len(random) * 0.9
+        weights.append(np.log2(u))
+    assert abs(weights[1] - weights[0]) < 3.0  # log2(3 / 0.5) ≈ 2.6 bits, not 17

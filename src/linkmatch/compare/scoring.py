@@ -306,11 +306,13 @@ def fit_em(
     codes = np.fromiter(pattern_count.keys(), dtype=np.int64, count=len(pattern_count))
     counts = np.fromiter(pattern_count.values(), dtype=np.float64, count=len(pattern_count))
     lv = _decode(codes) if len(codes) else np.zeros((0, len(_RADIX)), dtype=np.int64)
-    n_random = max(len(random_levels), 1)
     u: list[npt.NDArray[np.float64]] = []
     for j, comp in enumerate(COMPARISONS):
         hist = np.bincount(random_levels[:, j], minlength=len(comp.levels)).astype(np.float64)
-        u.append(_normalise(hist + _PSEUDO / n_random * 10))
+        # a level no random pair reached counts as half a pair: its u is below what the sample
+        # can resolve, not zero (which weighted it by the sample's luck: a level seen 0 times
+        # instead of 3 gained 17 bits and, for some keys, made every such pair a candidate)
+        u.append(_normalise(np.maximum(hist, _PSEUDO)))
     # non-matches that share no name have the nationality and place of random pairs: stage 1
     # (pairs sharing a birth date, nearly all of them sharing no name in a large job) uses these
     u_random = [x.copy() for x in u]
