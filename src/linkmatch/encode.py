@@ -73,6 +73,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from anyascii import anyascii
 
+from linkmatch._parallel import default_workers
 from linkmatch._version import __version__
 from linkmatch.decoys import check_rate, make_decoys
 from linkmatch.errors import InputDataError
@@ -1006,7 +1007,7 @@ def encode_file(
         work.mkdir(mode=0o700, parents=True)
         schema_arrow: pa.Schema | None = None
         # decoys are numbered across the file, so chunks with decoys are encoded in order
-        workers = 1 if decoys else (workers or _default_workers())
+        workers = 1 if decoys else (workers or default_workers())
         _ENCODER.update(key=key, schema=schema, source=label, strict=strict, salt=salt,
                         today=today)
         for chunk, enc in _encoded_chunks(source, chunk_rows, workers, decoys):
@@ -1112,14 +1113,6 @@ def _encoded_chunks(source: str | os.PathLike[str], chunk_rows: int, workers: in
         while pending:
             done, result = pending.popleft()
             yield done, result.get()
-
-
-def _default_workers() -> int:
-    """Encoding processes by default: one per core (forking is only available on POSIX)."""
-    if os.name != "posix":
-        return 1
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-               else (os.cpu_count() or 1))
 
 
 def _read_bucket(path: Path) -> pa.Table:

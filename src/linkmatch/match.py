@@ -42,6 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from linkmatch._parallel import default_workers
 from linkmatch._version import __version__
 from linkmatch.compare.blocking import BlockIndex, bucket_of, explode, key_lists, owned_pairs
 from linkmatch.compare.levels import (
@@ -728,14 +729,6 @@ def _map(fn: Callable[[int], Any], n: int, workers: int, phase: str,
             yield result
             if progress is not None:
                 progress(phase, done, n)
-
-
-def default_workers() -> int:
-    """Worker processes by default: one per core (forking is only available on POSIX)."""
-    if os.name != "posix":
-        return 1
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-               else (os.cpu_count() or 1))
 
 
 def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,

@@ -241,18 +241,15 @@ def _remove(uri: str) -> None:
 
 def _reports(encoded: Any, label: str) -> tuple[ValidationReport, int]:
     """The batches' reports merged in row order; the first invalid value in strict mode."""
-    rows = encoded.where(sf.col(_KIND) == 1).select(_REPORT).collect()
-    parts = []
-    for row in rows:
-        ok, value = pickle.loads(row[_REPORT])  # noqa: S301 -- written by our own tasks
-        parts.append((ok, value))
+    parts = [pickle.loads(row[_REPORT])  # noqa: S301 -- written by our own tasks
+             for row in encoded.where(sf.col(_KIND) == 1).select(_REPORT).collect()]
     errors = [value for ok, value in parts if not ok]
     if errors:
         raise min(errors, key=lambda e: getattr(e, "row", None) or 0)
     report = ValidationReport()
     rows_read = 0
-    for first, part, count in sorted(value for _, value in parts):
-        del first
+    # (first row, report, rows) per batch, merged in the file's row order
+    for _, part, count in sorted((value for _, value in parts), key=lambda v: v[0]):
         report.merge(part)
         rows_read += count
     if rows_read == 0:
