@@ -37,7 +37,8 @@ What each column lets the linkage unit compare, and why it is shaped that way:
     Keyed Bloom filter of the optional free-text address (q-grams of its words and numbers).
 ``block_keys``
     Keyed blocking keys (separate sub-keys), sorted and distinct: single name keys, pairs of name
-    keys, name key with birth year, name key up to one deletion with birth year, the full date,
+    keys, name key with birth year, name key with day and month of a full birth date (not a
+    default date), name key up to one deletion with birth year, the full date,
     the document number, pairs of address words.
 
 How it is computed (:func:`encode_frame`): column by column, over *distinct* values. Names,
@@ -161,8 +162,9 @@ class Hashers:
         self.sex_dob = prf["sex-dob"]
         self.nat, self.pob, self.doc = prf["nationality"], prf["place-of-birth"], prf["document"]
         block = {label: KeyedPRF(key.derive(f"block/{label}")) for label in (
-            "n", "nn", "ny", "vy", "variant", "d", "doc", "aa", "word")}
+            "n", "nn", "ny", "nmd", "vy", "variant", "d", "doc", "aa", "word")}
         self.block_n, self.block_nn, self.block_ny = block["n"], block["nn"], block["ny"]
+        self.block_nmd = block["nmd"]
         self.block_vy, self.block_variant = block["vy"], block["variant"]
         self.block_d, self.block_doc = block["d"], block["doc"]
         self.block_aa, self.block_word = block["aa"], block["word"]
@@ -600,8 +602,13 @@ def _encode_dates(h: Hashers, column: _Column, today: dt.date, min_year: int,
                   ymd=tokens["ymd"][codes])
 
 
-def _name_block_keys(h: Hashers, names: _Names, year: I64) -> list[tuple[I64, I64]]:
-    """(row, key) arrays of the name blocking keys: n, nn, ny, vy."""
+def _name_block_keys(h: Hashers, names: _Names, year: I64,
+                     month_day: I64) -> list[tuple[I64, I64]]:
+    """(row, key) arrays of the name blocking keys: n, nn, ny, nmd, vy.
+
+    ``month_day`` is ``32 * month + day`` of a full birth date that is not a default date, -1
+    otherwise: with a name key it blocks a year typed or converted wrongly (1943 for 1983).
+    """
     rows, kid = names.block_rows, names.block_kid
     order = np.lexsort((kid, rows))  # keys of a record in key-string order
     rows, kid = rows[order], kid[order]
@@ -629,6 +636,10 @@ def _name_block_keys(h: Hashers, names: _Names, year: I64) -> list[tuple[I64, I6
     for shift in (0, 1):
         out.append((rows[dated], _unique_rows_tokens(
             h.block_ny, [key_tok[kid[dated]], yr[dated] + shift])))
+    # nmd: key with the day and month of a full, not defaulted birth date
+    md = month_day[rows]
+    known = md >= 0
+    out.append((rows[known], _unique_rows_tokens(h.block_nmd, [key_tok[kid[known]], md[known]])))
     # vy: key up to one deletion, with the birth year
     variant_lists = [key_variants(k) for k in keys]
     variant_of: dict[str, int] = {}
@@ -764,8 +775,10 @@ def encode_frame(
                             dtype=np.uint8).reshape(len(addr.uniques), h.name_bytes)[addr.codes]
 
     # blocking keys ------------------------------------------------------------------------
-    parts = _name_block_keys(h, names, dates.year)
     full_sel = np.flatnonzero((dates.full != 0) & ~dates.columns["dob_defaulted"])
+    month_day = np.full(m, -1, dtype=np.int64)
+    month_day[full_sel] = 32 * dates.ymd[full_sel, 1] + dates.ymd[full_sel, 2]
+    parts = _name_block_keys(h, names, dates.year, month_day)
     parts.append((full_sel, _unique_rows_tokens(h.block_d, [dates.full[full_sel]])))
     doc_sel = np.flatnonzero(doc != 0)
     parts.append((doc_sel, _unique_rows_tokens(h.block_doc, [doc[doc_sel]])))

@@ -195,6 +195,8 @@ def encode_frame_reference(
         full = int(out["dob_full"])  # type: ignore[call-overload]
         if full and date is not None and not date.defaulted:
             keys.add(h.block_d.token_ints(full))
+            month_day = 32 * (date.month or 0) + (date.day or 0)
+            keys |= {h.block_nmd.token_ints(name_tok[k], month_day) for k in names}
         if out["doc"]:
             keys.add(h.block_doc.token_ints(int(out["doc"])))  # type: ignore[call-overload]
         words = address_words(text["address"])

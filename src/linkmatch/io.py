@@ -50,7 +50,7 @@ __all__ = [
     "write_table",
 ]
 
-ENCODED_FORMAT: Final = "linkmatch-encoded/4"
+ENCODED_FORMAT: Final = "linkmatch-encoded/5"
 """Version 3: the name filter is stored folded and balanced by default (schema settings).
 Version 4: titles (haji, sheikh, ...) enter the name filter with the names (low weight: they are
 still not name keys), so filters of titled names differ from version 3's."""
