@@ -332,7 +332,8 @@ def fit_em(
     others = (0, 2, 3, 4, 5, 6)
     if counts[same_date].sum() >= 10:
         sub = lv[same_date]
-        lam_t, new_m, it = _em_best(sub, counts[same_date], others, m, u_random, fit_m=others,
+        u_date = _same_date_u(sub, counts[same_date], u_random)
+        lam_t, new_m, it = _em_best(sub, counts[same_date], others, m, u_date, fit_m=others,
                                     max_iter=max_iter, tol=tol,
                                     strong=np.isin(sub[:, 0], _NAME_AGREE))
         iterations += it
@@ -370,6 +371,31 @@ def fit_em(
     return FellegiSunter(lambda_=lam, m=m, u=u, iterations=iterations, joint_adjust=joint)
 
 
+def _same_date_u(sub: npt.NDArray[np.int64], counts: npt.NDArray[np.float64],
+                 u_random: list[npt.NDArray[np.float64]]) -> list[npt.NDArray[np.float64]]:
+    """u of stage 1: how non-matches *born on the same day* compare, where the data show it.
+
+    Random pairs give u of names (a shared birth date says nothing about a stranger's name), but
+    not of sex, nationality, place or document: people born on one day are not a random draw of
+    the population (in a 1,000,000 × 50,000 job, 63 % of the same-date pairs with different names
+    had the same sex against 51 % of random pairs, through the age structure by sex). With random
+    u, EM took that surplus for matches: a "match" class of 27 % of the same-date pairs, defined
+    by sex alone, with names as no evidence (F1 0.45 instead of 0.59 for one key). The same-date
+    pairs whose names differ completely are nearly all non-matches, so their levels give these
+    u directly, once there are enough of them (:data:`_SAME_DATE_MIN_PAIRS`).
+    """
+    out = [x.copy() for x in u_random]
+    strangers = sub[:, 0] == NAME.levels.index("different")
+    if float(counts[strangers].sum()) < _SAME_DATE_MIN_PAIRS:
+        return out
+    for j in range(2, len(COMPARISONS)):  # not names (0), nor the date (1) that defines it
+        k = len(COMPARISONS[j].levels)
+        hist = np.bincount(sub[strangers, j], weights=counts[strangers], minlength=k)
+        out[j] = _normalise(hist.astype(np.float64) + _PSEUDO)
+    return out
+
+
+_SAME_DATE_MIN_PAIRS: Final = 1000.0
 _JOINT_FIELDS: Final = (3, 4, 5)  # nationality, place of birth, document
 _JOINT_MIN_PAIRS: Final = 20.0
 
