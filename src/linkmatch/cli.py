@@ -73,7 +73,9 @@ def _key_arg(p: argparse.ArgumentParser) -> None:
 def _match_args(p: argparse.ArgumentParser) -> None:
     """Options shared by ``match`` and ``link``."""
     p.add_argument("--threshold", type=_threshold, default=None)
-    p.add_argument("--max-block-pairs", type=_positive, default=None)
+    p.add_argument("--max-block-pairs", type=_positive, default=None,
+                   help="skip blocking keys whose block holds more pairs than this (default: "
+                        "the left file's row count, at least 50,000)")
     p.add_argument("--one-to-one", action="store_true",
                    help="at most one candidate per person on each side (greedy by score)")
     p.add_argument("--resume", action="store_true",

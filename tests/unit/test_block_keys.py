@@ -7,6 +7,7 @@ import pytest
 
 from linkmatch.encode import encode_frame
 from linkmatch.encode_reference import encode_frame_reference
+from linkmatch.match import DEFAULT_MAX_BLOCK_PAIRS, block_cap, match_encoded
 from linkmatch.pseudonymise.keys import Key
 
 KEY = Key.from_bytes(bytes(range(7, 39)))
@@ -37,3 +38,32 @@ def test_default_and_partial_dates_give_no_day_and_month_key(encoder: object) ->
     base = _shared(encoder, "1943-02-01", "1983-03-01")
     assert _shared(encoder, "1943-01-01", "1983-01-01") == base
     assert _shared(encoder, "1943-10", "1983-10") == base
+
+
+def test_the_block_cap_scales_with_the_left_side() -> None:
+    assert block_cap(None, 10) == DEFAULT_MAX_BLOCK_PAIRS  # a floor for small jobs
+    assert block_cap(None, 3_000_000) == 3_000_000  # one comparison per left row and key
+    assert block_cap(7, 3_000_000) == 7  # an explicit cap is kept as given
+
+
+def test_a_block_over_the_cap_is_skipped_and_the_cap_is_recorded() -> None:
+    # 300 left and 200 right records of one name, born on one day: the name's block, its year
+    # block and its date block hold 60,000 pairs each; the documents tell the people apart,
+    # one shared document per pair blocks that pair alone
+    n_left, n_right = 300, 200
+    frame = pd.DataFrame({"given_names": "Waleed", "family_name": "",
+                          "date_of_birth": "1983-10-13"}, index=range(n_left))
+    left = frame.assign(record_id=[f"l{i}" for i in range(n_left)],
+                        document_number=[f"D{i:05d}" for i in range(n_left)])
+    right = frame.head(n_right).assign(record_id=[f"r{i}" for i in range(n_right)],
+                                       document_number=[f"D{i:05d}" for i in range(n_right)])
+    el, er = encode_frame(left, KEY), encode_frame(right, KEY)
+    auto = match_encoded(el.manifest, el.table, er.manifest, er.table, threshold=0.0)
+    assert auto.manifest["max_block_pairs"] == DEFAULT_MAX_BLOCK_PAIRS
+    assert auto.manifest["counts"]["block_keys_skipped"] > 0
+    assert auto.manifest["counts"]["pairs_compared"] == n_right  # only the document pairs
+    wide = match_encoded(el.manifest, el.table, er.manifest, er.table, threshold=0.0,
+                         max_block_pairs=n_left * n_right)
+    assert wide.manifest["max_block_pairs"] == n_left * n_right
+    assert wide.manifest["counts"]["block_keys_skipped"] == 0
+    assert wide.manifest["counts"]["pairs_compared"] == n_left * n_right

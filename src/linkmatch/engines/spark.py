@@ -94,7 +94,6 @@ from linkmatch.errors import ConfigError, EngineError, InputDataError, Linkmatch
 from linkmatch.io import ContentDigest, read_encoded, read_manifest
 from linkmatch.match import (
     DEFAULT_CHUNK_ROWS,
-    DEFAULT_MAX_BLOCK_PAIRS,
     Job,
     MatchResult,
     ProgressFn,
@@ -207,7 +206,7 @@ def match_files(
     spark: SparkSession | None = None,
     master: str | None = None,
     threshold: float | None = None,
-    max_block_pairs: int = DEFAULT_MAX_BLOCK_PAIRS,
+    max_block_pairs: int | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     one_to_one: bool = False,
     checkpoint: Path | None = None,
@@ -299,7 +298,7 @@ def match_encoded(
     spark: SparkSession | None = None,
     master: str | None = None,
     threshold: float | None = None,
-    max_block_pairs: int = DEFAULT_MAX_BLOCK_PAIRS,
+    max_block_pairs: int | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     one_to_one: bool = False,
     checkpoint: Path | None = None,
