@@ -44,7 +44,14 @@ import pyarrow.parquet as pq
 
 from linkmatch._parallel import default_workers
 from linkmatch._version import __version__
-from linkmatch.compare.blocking import BlockIndex, bucket_of, explode, key_lists, owned_pairs
+from linkmatch.compare.blocking import (
+    BlockIndex,
+    bucket_of,
+    explode,
+    key_lists,
+    owned_pairs,
+    pairs_blocked,
+)
 from linkmatch.compare.levels import (
     COMPARISONS,
     NAME,
@@ -423,14 +430,20 @@ class Job:
             random_levels = compare_pairs(sample, self.right, rl.astype(np.int64),
                                           rr.astype(np.int64),
                                           name_scale=self.name_scale).levels
+            sample_table = pa.concat_tables(samples)
+            random_blocked = pairs_blocked(explode(sample_table.column("block_keys")),
+                                           self.right_keys, rl.astype(np.int64),
+                                           rr.astype(np.int64), self.live_keys)
         else:
             random_levels = np.zeros((0, len(COMPARISONS)), dtype=np.uint8)
+            random_blocked = np.zeros(0, dtype=np.bool_)
         if histogram and len(random_levels):
             # sorted: the float sums of EM must not depend on the order the counts arrived in
             # (batches here, buckets on Spark's co-group plan)
             model = fit_em(dict(sorted(histogram.items())), random_levels,
                            total_pairs=total_pairs,
-                           rare_name_pattern_count=dict(sorted(rare_histogram.items())))
+                           rare_name_pattern_count=dict(sorted(rare_histogram.items())),
+                           random_blocked=random_blocked)
         else:
             model = fit_em({0: 1}, random_levels if len(random_levels) else
                            np.zeros((1, len(COMPARISONS)), dtype=np.uint8),

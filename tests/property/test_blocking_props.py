@@ -16,6 +16,8 @@ from linkmatch.compare.blocking import (
     key_lists,
     owned_pairs,
     owned_pairs_reference,
+    pairs_blocked,
+    pairs_blocked_reference,
 )
 
 keys = st.lists(st.lists(st.integers(1, 12), max_size=4), min_size=1, max_size=30)
@@ -83,3 +85,17 @@ def test_bucket_of_spreads_keys_and_stays_in_range() -> None:
     assert b.max() < 16
     counts = np.bincount(b, minlength=16)
     assert counts.min() > 0.7 * len(keys_) / 16  # the low bits alone would put all in bucket 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(left=keys, right=keys, live=st.sets(st.integers(1, 12)), data=st.data())
+def test_pairs_blocked_matches_reference(left: list[list[int]], right: list[list[int]],
+                                         live: set[int], data: st.DataObject) -> None:
+    n = data.draw(st.integers(0, 40))
+    li = data.draw(st.lists(st.integers(0, len(left) - 1), min_size=n, max_size=n))
+    ri = data.draw(st.lists(st.integers(0, len(right) - 1), min_size=n, max_size=n))
+    got = pairs_blocked(explode(pa.array(left, type=pa.list_(pa.int64()))),
+                        explode(pa.array(right, type=pa.list_(pa.int64()))),
+                        np.array(li, dtype=np.int64), np.array(ri, dtype=np.int64),
+                        np.array(sorted(live), dtype=np.int64))
+    assert got.tolist() == pairs_blocked_reference(left, right, li, ri, live)

@@ -87,3 +87,34 @@ def test_same_date_non_matches_sharing_sex_more_often_are_not_taken_for_matches(
     assert m_name[NAME.levels.index("different")] < 0.3  # names carry evidence
     found = model.lambda_ * 10**10 * model.m[1][DOB.levels.index("exact")]
     assert 1_000 < found < 3_000  # near the 1,500 planted, not a share of the 400,000
+
+
+def test_pairs_of_skipped_blocks_count_in_the_exact_u() -> None:
+    """u of "all name keys shared" is counted from the compared pairs; the pairs of a block
+    skipped as too large (the commonest names) are not among them and are estimated from the
+    random pairs that blocking does not reach. Left out, u was half the truth at 200,000 ×
+    10,000 and every common-name pair scored too high."""
+    rng = np.random.default_rng(7)
+    random_name = [0, 0.004, 0.0, 0.0, 0.0, 0.01, 0.03, 0.05, 0.04, 0.866]
+    random = _levels(rng, 200_000, name=random_name, dob=None, sex=[0.0, 0.5, 0.5],
+                     nat=[0.1, 0.35, 0.55])
+    exact = DOB.levels.index("exact")
+    blocked_pairs = np.vstack([
+        _levels(rng, 50_000, name=random_name, dob=exact, sex=[0.0, 0.5, 0.5],
+                nat=[0.1, 0.35, 0.55]),
+        _levels(rng, 500, name=[0, 0.8, 0.1, 0, 0, 0, 0, 0, 0.05, 0.05], dob=exact,
+                sex=[0.0, 0.95, 0.05], nat=[0.05, 0.9, 0.05]),
+    ])
+    codes, counts = np.unique(pattern_codes(blocked_pairs), return_counts=True)
+    histogram = dict(zip(codes.tolist(), counts.tolist(), strict=True))
+    keys_all = NAME.levels.index("keys_all")
+    at_level = random[:, 0] == keys_all
+    everything = np.ones(len(random), dtype=bool)
+    u_default = fit_em(histogram, random, total_pairs=10**9).u[0][keys_all]
+    u_blocked = fit_em(histogram, random, total_pairs=10**9,
+                       random_blocked=everything).u[0][keys_all]
+    u_skipped = fit_em(histogram, random, total_pairs=10**9,
+                       random_blocked=~at_level).u[0][keys_all]
+    assert u_default == u_blocked  # without the flags, every random pair counts as blocked
+    assert at_level.sum() > 500
+    assert np.isclose(u_skipped - u_blocked, at_level.mean(), rtol=1e-9)

@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 from numba import njit
 
 __all__ = ["BlockIndex", "BlockingStats", "bucket_of", "candidate_pairs",
-           "candidate_pairs_reference", "key_lists", "owned_pairs", "owned_pairs_reference"]
+           "candidate_pairs_reference", "key_lists", "owned_pairs", "owned_pairs_reference",
+           "pairs_blocked", "pairs_blocked_reference"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -180,6 +181,55 @@ def candidate_pairs_reference(
             continue
         out.update((i, j) for i in lrows for j in rrows)
     return out
+
+
+def pairs_blocked(left: tuple[IntArray, IntArray], right: tuple[IntArray, IntArray],
+                  li: IntArray, ri: IntArray, live: IntArray) -> npt.NDArray[np.bool_]:
+    """Which of the pairs ``(li[p], ri[p])`` share a key of ``live`` (sorted), i.e. are compared.
+
+    For the random-pair sample of the model: the pairs that blocking does *not* reach (their
+    every shared key skipped as too common, or none shared) are the part of a level's count that
+    cannot be counted from the compared pairs. ``left`` and ``right`` are exploded (key, row)
+    arrays (:func:`explode`); the pairs may repeat rows. Vectorised: each pair's live keys of
+    both sides are listed with the pair's index (each key once per record), sorted together, and
+    a pair is blocked when a (pair, key) appears twice.
+    """
+    n = len(li)
+    out = np.zeros(n, dtype=np.bool_)
+    if n == 0 or not len(live):
+        return out
+    listed = []
+    for (keys, rows), pick in ((left, li), (right, ri)):
+        pos = np.minimum(np.searchsorted(live, keys), len(live) - 1)
+        keep = live[pos] == keys
+        k, r = keys[keep], rows[keep]
+        order = np.lexsort((k, r))
+        k, r = k[order], r[order]
+        once = np.ones(len(k), dtype=np.bool_)  # a key listed twice by one record counts once
+        once[1:] = (k[1:] != k[:-1]) | (r[1:] != r[:-1])
+        k, r = k[once], r[once]
+        size = int(max(int(r.max(initial=-1)), int(pick.max(initial=-1))) + 1)
+        offsets = np.zeros(size + 1, dtype=np.int64)
+        np.add.at(offsets, r + 1, 1)
+        offsets = np.cumsum(offsets)
+        start, stop = offsets[pick], offsets[pick + 1]
+        count = stop - start
+        pair = np.repeat(np.arange(n, dtype=np.int64), count)
+        first = np.repeat(start - np.cumsum(count) + count, count)  # start of each pair's run
+        listed.append((pair, k[first + np.arange(len(pair), dtype=np.int64)]))
+    pair = np.concatenate([listed[0][0], listed[1][0]])
+    key = np.concatenate([listed[0][1], listed[1][1]])
+    order = np.lexsort((key, pair))
+    pair, key = pair[order], key[order]
+    twice = (pair[1:] == pair[:-1]) & (key[1:] == key[:-1])
+    out[pair[1:][twice]] = True
+    return out
+
+
+def pairs_blocked_reference(left: list[list[int]], right: list[list[int]], li: list[int],
+                            ri: list[int], live: set[int]) -> list[bool]:
+    """Plain-Python :func:`pairs_blocked` over key lists per row, the reference for tests."""
+    return [bool(set(left[i]) & set(right[j]) & live) for i, j in zip(li, ri, strict=True)]
 
 
 # ------------------------------------------------------------------- hashed buckets (co-group)

@@ -279,6 +279,7 @@ def fit_em(
     *,
     total_pairs: int,
     rare_name_pattern_count: dict[int, int] | None = None,
+    random_blocked: npt.NDArray[np.bool_] | None = None,
     max_iter: int = 200,
     tol: float = 1e-7,
 ) -> FellegiSunter:
@@ -287,7 +288,8 @@ def fit_em(
     * ``u`` (how often non-matches reach each level) comes from random pairs, which are almost
       all non-matches; for the rare agreement levels that blocking always catches (two shared
       name keys, the same full date, the same document) it is counted exactly from the blocked
-      pairs instead.
+      pairs instead, plus, estimated from the random pairs that blocking does not reach, the
+      pairs of blocks skipped as too large.
     * ``m`` comes from EM with ``u`` held fixed on two training subsets, each defined by agreement
       on one comparison and estimating the *other* comparisons (the splink recipe): among pairs
       with the same full date of birth, non-matches agree on names no more than random pairs do,
@@ -301,6 +303,9 @@ def fit_em(
         total_pairs: number of all pairs (left rows × right rows).
         rare_name_pattern_count: pattern counts of the pairs sharing all name keys whose joint
             is held by at most ``RARE_NAME_RECORDS`` records (stage 2 below).
+        random_blocked: for each random pair, whether blocking compares it. The counted
+            levels' non-matches that blocking does not reach (a common name's block skipped as
+            too large) are estimated from the random pairs that are not blocked; omitted, none.
         max_iter, tol: EM stopping rule.
     """
     codes = np.fromiter(pattern_count.keys(), dtype=np.int64, count=len(pattern_count))
@@ -357,17 +362,24 @@ def fit_em(
     # exact counts for the rare agreement levels, now that m is known (matches removed)
     n_match = _estimate_matches(m, lam_by_subset)
     non_match_pairs = max(total_pairs - n_match, 1.0)
+    unblocked = ~random_blocked if random_blocked is not None and \
+        len(random_blocked) == len(random_levels) else np.zeros(len(random_levels), dtype=bool)
     for j, levels in _COUNTED_LEVELS.items():
         for level in levels:
             blocked = float(counts[lv[:, j] == level].sum()) if len(lv) else 0.0
             exact = max(blocked - n_match * float(m[j][level]), _PSEUDO) / non_match_pairs
+            # plus the pairs at this level that blocking never compares (a skipped block):
+            # uncountable, so estimated from the random pairs that are not blocked
+            exact += float(np.count_nonzero(unblocked & (random_levels[:, j] == level))) / \
+                max(len(random_levels), 1)
             rest = 1.0 - exact
             rest_levels = [k for k in range(1, len(u[j])) if k != level]
             scale = rest / max(float(u[j][rest_levels].sum()), 1e-12)
             u[j][rest_levels] *= scale
             u[j][level] = exact
     lam = float(np.clip(n_match / max(total_pairs, 1), 1e-12, 0.5))
-    joint = _joint_adjustment(lv, counts, random_levels, m, u, n_match, non_match_pairs)
+    joint = _joint_adjustment(lv, counts, random_levels, m, u, n_match, non_match_pairs,
+                              unblocked)
     return FellegiSunter(lambda_=lam, m=m, u=u, iterations=iterations, joint_adjust=joint)
 
 
@@ -403,7 +415,8 @@ _JOINT_MIN_PAIRS: Final = 20.0
 def _joint_adjustment(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64],
                       random_levels: npt.NDArray[np.uint8], m: list[npt.NDArray[np.float64]],
                       u: list[npt.NDArray[np.float64]], n_match: float,
-                      non_match_pairs: float) -> npt.NDArray[np.float64] | None:
+                      non_match_pairs: float, unblocked: npt.NDArray[np.bool_]
+                      ) -> npt.NDArray[np.float64] | None:
     """Joint u of names with nationality, place and document, where the data can count it.
 
     Fellegi–Sunter multiplies per-field u, assuming that non-matches agree on each field
@@ -414,8 +427,11 @@ def _joint_adjustment(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64]
     blocked set, so the *joint* frequency of (name level, nationality, place, document) among
     non-matches can be counted: blocked pairs of the combination, less the expected matches,
     over all non-matching pairs with the same pattern of missing fields (from random pairs).
-    The returned array holds log2(u_independent / u_joint), added to the log-odds; combinations
-    seen fewer than ``_JOINT_MIN_PAIRS`` times keep the independent model (adjustment 0).
+    Pairs of a block skipped as too large (the commonest names) are not in the blocked set;
+    their share is estimated from the random pairs that blocking does not reach (``unblocked``)
+    and added. The returned array holds log2(u_independent / u_joint), added to the log-odds;
+    combinations seen fewer than ``_JOINT_MIN_PAIRS`` times keep the independent model
+    (adjustment 0).
     """
     if not len(lv):
         return None
@@ -428,6 +444,7 @@ def _joint_adjustment(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64]
         if not sel.any():
             continue
         sub = lv[sel][:, list(_JOINT_FIELDS)]
+        rnd_unblocked = rnd[unblocked & (random_levels[:, 0] == name_level)]
         for combo in {tuple(int(x) for x in row) for row in sub}:
             hit = np.all(sub == combo, axis=1)
             blocked = float(counts[sel][hit].sum())
@@ -442,7 +459,8 @@ def _joint_adjustment(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64]
             non_match = blocked - n_match * m_combo
             if non_match < _JOINT_MIN_PAIRS or p_missing <= 0:
                 continue
-            u_joint = non_match / (non_match_pairs * p_missing)
+            skipped = float(np.all(rnd_unblocked == combo, axis=1).sum()) / n_random
+            u_joint = (non_match / non_match_pairs + skipped) / p_missing
             adjust[(name_level, *combo)] = float(np.log2(u_indep / u_joint))
     return adjust
 
