@@ -190,40 +190,43 @@ def pairs_blocked(left: tuple[IntArray, IntArray], right: tuple[IntArray, IntArr
     For the random-pair sample of the model: the pairs that blocking does *not* reach (their
     every shared key skipped as too common, or none shared) are the part of a level's count that
     cannot be counted from the compared pairs. ``left`` and ``right`` are exploded (key, row)
-    arrays (:func:`explode`); the pairs may repeat rows. Vectorised: each pair's live keys of
-    both sides are listed with the pair's index (each key once per record), sorted together, and
-    a pair is blocked when a (pair, key) appears twice.
+    arrays (:func:`explode`); the pairs may repeat rows. Each side's live keys are sorted per
+    row, and a compiled walk merges the two rows' lists of each pair.
     """
     n = len(li)
     out = np.zeros(n, dtype=np.bool_)
     if n == 0 or not len(live):
         return out
-    listed = []
+    lists = []
     for (keys, rows), pick in ((left, li), (right, ri)):
         pos = np.minimum(np.searchsorted(live, keys), len(live) - 1)
         keep = live[pos] == keys
         k, r = keys[keep], rows[keep]
         order = np.lexsort((k, r))
-        k, r = k[order], r[order]
-        once = np.ones(len(k), dtype=np.bool_)  # a key listed twice by one record counts once
-        once[1:] = (k[1:] != k[:-1]) | (r[1:] != r[:-1])
-        k, r = k[once], r[once]
         size = int(max(int(r.max(initial=-1)), int(pick.max(initial=-1))) + 1)
         offsets = np.zeros(size + 1, dtype=np.int64)
-        np.add.at(offsets, r + 1, 1)
-        offsets = np.cumsum(offsets)
-        start, stop = offsets[pick], offsets[pick + 1]
-        count = stop - start
-        pair = np.repeat(np.arange(n, dtype=np.int64), count)
-        first = np.repeat(start - np.cumsum(count) + count, count)  # start of each pair's run
-        listed.append((pair, k[first + np.arange(len(pair), dtype=np.int64)]))
-    pair = np.concatenate([listed[0][0], listed[1][0]])
-    key = np.concatenate([listed[0][1], listed[1][1]])
-    order = np.lexsort((key, pair))
-    pair, key = pair[order], key[order]
-    twice = (pair[1:] == pair[:-1]) & (key[1:] == key[:-1])
-    out[pair[1:][twice]] = True
+        offsets[1:] = np.cumsum(np.bincount(r, minlength=size))
+        lists.append((offsets, np.ascontiguousarray(k[order])))
+    _share_a_key(lists[0][0], lists[0][1], lists[1][0], lists[1][1],
+                 np.ascontiguousarray(li, dtype=np.int64),
+                 np.ascontiguousarray(ri, dtype=np.int64), out)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _share_a_key(l_off: Any, l_keys: Any, r_off: Any, r_keys: Any, li: Any, ri: Any,
+                 out: Any) -> None:  # pragma: no cover - compiled
+    for p in range(len(li)):
+        a, a_end = l_off[li[p]], l_off[li[p] + 1]
+        b, b_end = r_off[ri[p]], r_off[ri[p] + 1]
+        while a < a_end and b < b_end:
+            if l_keys[a] == r_keys[b]:
+                out[p] = True
+                break
+            if l_keys[a] < r_keys[b]:
+                a += 1
+            else:
+                b += 1
 
 
 def pairs_blocked_reference(left: list[list[int]], right: list[list[int]], li: list[int],
