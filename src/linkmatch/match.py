@@ -423,14 +423,14 @@ class Job:
         rng = np.random.default_rng(_RANDOM_SEED)
         total_pairs = self.left_rows * self.right.size
         if samples and self.right.size:
-            sample = self.side(pa.concat_tables(samples))
+            sample_table = pa.concat_tables(samples)
+            sample = self.side(sample_table)
             n_random = min(_RANDOM_PAIRS, total_pairs)
             rl = sample.content_order()[rng.integers(0, sample.size, n_random)]
             rr = self.right.content_order()[rng.integers(0, self.right.size, n_random)]
             random_levels = compare_pairs(sample, self.right, rl.astype(np.int64),
                                           rr.astype(np.int64),
                                           name_scale=self.name_scale).levels
-            sample_table = pa.concat_tables(samples)
             random_blocked = pairs_blocked(explode(sample_table.column("block_keys")),
                                            self.right_keys, rl.astype(np.int64),
                                            rr.astype(np.int64), self.live_keys)
