@@ -190,8 +190,8 @@ def pairs_blocked(left: tuple[IntArray, IntArray], right: tuple[IntArray, IntArr
     For the random-pair sample of the model: the pairs that blocking does *not* reach (their
     every shared key skipped as too common, or none shared) are the part of a level's count that
     cannot be counted from the compared pairs. ``left`` and ``right`` are exploded (key, row)
-    arrays (:func:`explode`); the pairs may repeat rows. Each side's live keys are sorted per
-    row, and a compiled walk merges the two rows' lists of each pair.
+    arrays (:func:`explode`); the pairs may repeat rows. Each side's live keys are listed per
+    row (:func:`key_lists`), and a compiled walk merges the two rows' lists of each pair.
     """
     n = len(li)
     out = np.zeros(n, dtype=np.bool_)
@@ -201,12 +201,8 @@ def pairs_blocked(left: tuple[IntArray, IntArray], right: tuple[IntArray, IntArr
     for (keys, rows), pick in ((left, li), (right, ri)):
         pos = np.minimum(np.searchsorted(live, keys), len(live) - 1)
         keep = live[pos] == keys
-        k, r = keys[keep], rows[keep]
-        order = np.lexsort((k, r))
-        size = int(max(int(r.max(initial=-1)), int(pick.max(initial=-1))) + 1)
-        offsets = np.zeros(size + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum(np.bincount(r, minlength=size))
-        lists.append((offsets, np.ascontiguousarray(k[order])))
+        size = int(max(int(rows.max(initial=-1)), int(pick.max(initial=-1))) + 1)
+        lists.append(key_lists(keys[keep], rows[keep], size))
     _share_a_key(lists[0][0], lists[0][1], lists[1][0], lists[1][1],
                  np.ascontiguousarray(li, dtype=np.int64),
                  np.ascontiguousarray(ri, dtype=np.int64), out)

@@ -362,8 +362,8 @@ def fit_em(
     # exact counts for the rare agreement levels, now that m is known (matches removed)
     n_match = _estimate_matches(m, lam_by_subset)
     non_match_pairs = max(total_pairs - n_match, 1.0)
-    unblocked = ~random_blocked if random_blocked is not None and \
-        len(random_blocked) == len(random_levels) else np.zeros(len(random_levels), dtype=bool)
+    unblocked = ~random_blocked if random_blocked is not None else \
+        np.zeros(len(random_levels), dtype=bool)
     for j, levels in _COUNTED_LEVELS.items():
         for level in levels:
             blocked = float(counts[lv[:, j] == level].sum()) if len(lv) else 0.0
