@@ -93,6 +93,7 @@ DEFAULT_CHUNK_ROWS: Final = 50_000
 _RANDOM_PAIRS: Final = 200_000
 _RANDOM_SEED: Final = 20261129
 _CACHE_PAIRS: Final = 20_000_000
+_CHUNK_PAIRS: Final = 4_000_000  # pairs compared at once per process (bounds peak memory)
 _TF_UNIT: Final = 2.0 ** 32  # fixed point of exact, order-free sums of log2 frequencies
 _F_UNIT: Final = 2.0 ** 40  # fixed point of exact sums of per-person frequencies (≤ 1)
 
@@ -350,11 +351,12 @@ class Job:
             self.sample_rows.setdefault(b, []).append(r)
 
     # -- pass 1 ----------------------------------------------------------------------------
-    def _pairs(self, side: EncodedSide, batch: pa.Table) -> tuple[npt.NDArray[np.int64],
-                                                                   npt.NDArray[np.int64]]:
+    def _pairs(self, batch: pa.Table) -> Iterator[tuple[npt.NDArray[np.int64],
+                                                         npt.NDArray[np.int64]]]:
+        """The batch's blocked pairs, in chunks of at most about ``_CHUNK_PAIRS`` pairs."""
         assert self.index is not None
         keys, rows = explode(batch.column("block_keys"))
-        return self.index.pairs(keys, rows)
+        return self.index.pair_chunks(keys, rows, max_pairs=_CHUNK_PAIRS)
 
     def patterns(self, batch: pa.Table, number: int, *, keep: bool = False,
                  pairs: bool = True) -> _Patterns:
@@ -366,12 +368,12 @@ class Job:
         """
         assert self.frequencies is not None
         side = self.side(batch)
+        out = _Patterns(pairs=0, histogram=Counter(), rare_histogram=Counter(), tf_sum={},
+                        tf_n={}, person_f=0, persons=0, head=None, tail=None, sample=None,
+                        kept=[] if keep else None)
         if pairs:
-            li, ri = self._pairs(side, batch)
-            out = self._pair_patterns(side, self.right, li, ri, keep=keep)
-        else:
-            out = _Patterns(pairs=0, histogram=Counter(), rare_histogram=Counter(), tf_sum={},
-                            tf_n={}, person_f=0, persons=0, head=None, tail=None, sample=None)
+            for li, ri in self._pairs(batch):
+                _add_patterns(out, self._pair_patterns(side, self.right, li, ri, keep=keep))
         out.person_f, out.persons, out.head, out.tail = _person_frequencies(side,
                                                                             self.frequencies)
         sample_rows = self.sample_rows.get(number, [])
@@ -502,20 +504,31 @@ class Job:
         return float(np.log2(total / _F_UNIT / persons))
 
     # -- pass 2 ----------------------------------------------------------------------------
-    def score(self, batch: pa.Table, kept: PairEvidence | None = None,
-              pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
-              ) -> pd.DataFrame:
-        """Candidates of one left batch above the threshold (pass 2)."""
+    def score(self, batch: pa.Table,
+              kept: Sequence[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                   PairEvidence]] | None = None) -> pd.DataFrame:
+        """Candidates of one left batch above the threshold (pass 2).
+
+        ``kept``: the batch's pairs and their evidence from pass 1 (:meth:`patterns` with
+        ``keep``), instead of comparing them again.
+        """
         assert self.model is not None
         assert self.frequencies is not None
         side = self.side(batch)
-        li, ri = pairs if pairs is not None else self._pairs(side, batch)
-        if not len(li):
+        model = self.model
+        if kept is not None:
+            chunks: Iterable[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                   PairEvidence]] = kept
+        else:
+            chunks = ((li, ri, compare_pairs(side, self.right, li, ri, self.frequencies,
+                                             name_scale=self.name_scale))
+                      for li, ri in self._pairs(batch))
+        parts = [_candidates(side, self.right, li, ri, ev, model, self.threshold)
+                 for li, ri, ev in chunks if len(li)]
+        parts = [p for p in parts if len(p)]
+        if not parts:
             return _empty_candidates()
-        ev = kept if kept is not None else compare_pairs(side, self.right, li, ri,
-                                                         self.frequencies,
-                                                         name_scale=self.name_scale)
-        return _candidates(side, self.right, li, ri, ev, self.model, self.threshold)
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
     # -- the same passes by hashed buckets of blocking keys ----------------------------------
     #
@@ -652,6 +665,18 @@ def _member(keys: npt.NDArray[np.int64], sorted_set: npt.NDArray[np.int64]
     return np.asarray(sorted_set[pos] == keys)
 
 
+def _add_patterns(total: _Patterns, part: _Patterns) -> None:
+    """Add the pair part of ``part`` (one chunk of a batch's pairs) to ``total``."""
+    total.pairs += part.pairs
+    total.histogram.update(part.histogram)
+    total.rare_histogram.update(part.rare_histogram)
+    for lvl, v in part.tf_sum.items():
+        total.tf_sum[lvl] = total.tf_sum.get(lvl, 0) + v
+        total.tf_n[lvl] = total.tf_n.get(lvl, 0) + part.tf_n[lvl]
+    if total.kept is not None and part.kept:
+        total.kept.extend(part.kept)
+
+
 def _histogram(codes: npt.NDArray[np.int64]) -> dict[int, int]:
     """Counts of pattern codes (a bincount: codes are small mixed-radix numbers)."""
     if not len(codes):
@@ -734,8 +759,7 @@ def _run_score(k: int) -> tuple[int, pd.DataFrame]:
     if path is not None and path.exists():
         return k, pd.read_parquet(path)
     kept = _WORKER["kept"].get(k) if _WORKER.get("kept") else None
-    part = job.score(_WORKER["source"].batch(k), kept[2] if kept else None,
-                     (kept[0], kept[1]) if kept else None)
+    part = job.score(_WORKER["source"].batch(k), kept)
     if path is not None:
         write_table(part, path)
     _release_arrow_memory()
@@ -797,11 +821,11 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
             t0 = time.perf_counter()
             _WORKER["keep"] = workers <= 1  # evidence kept for pass 2 (single process)
             results = []
-            kept: dict[int, tuple[Any, Any, PairEvidence]] = {}
+            kept: dict[int, list[tuple[Any, Any, PairEvidence]]] = {}
             cached = 0
             for k, r in enumerate(_map(_run_patterns, n, workers, "compare", progress)):
-                if r.kept and cached + r.pairs <= _CACHE_PAIRS:
-                    kept[k] = r.kept[0]
+                if r.kept is not None and cached + r.pairs <= _CACHE_PAIRS:
+                    kept[k] = r.kept
                     cached += r.pairs
                 r.kept = None
                 results.append(r)

@@ -40,6 +40,33 @@ def test_blocking_matches_reference(left: list[list[int]], right: list[list[int]
     assert got == candidate_pairs_reference(left, right, max_block_pairs=cap)
 
 
+@settings(max_examples=150, deadline=None)
+@given(left=keys, right=keys, cap=st.integers(1, 40), budget=st.integers(1, 25))
+def test_pair_chunks_are_the_pairs_in_bounded_chunks(left: list[list[int]],
+                                                     right: list[list[int]], cap: int,
+                                                     budget: int) -> None:
+    """Chunks of whole left rows, in order: concatenated they are exactly ``pairs``; each
+    holds at most the budget plus what its last row alone adds."""
+    lk, lr = explode(pa.array(left, type=pa.list_(pa.int64())))
+    rk, rr = explode(pa.array(right, type=pa.list_(pa.int64())))
+    index = BlockIndex((lk, lr), (rk, rr), max_block_pairs=cap)
+    whole_l, whole_r = index.pairs(lk, lr)
+    chunks = list(index.pair_chunks(lk, lr, max_pairs=budget))
+    got_l = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros(0, np.int64)
+    got_r = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros(0, np.int64)
+    assert got_l.tolist() == whole_l.tolist()
+    assert got_r.tolist() == whole_r.tolist()
+    assert set(zip(got_l.tolist(), got_r.tolist(), strict=True)) == \
+        candidate_pairs_reference(left, right, max_block_pairs=cap)
+    seen_rows: set[int] = set()
+    for cl, _ in chunks:
+        rows = set(cl.tolist())
+        assert not rows & seen_rows  # whole rows: a row never spans two chunks
+        seen_rows |= rows
+        per_row = np.bincount(cl)
+        assert len(cl) - per_row.max() < budget  # the budget, plus the last row at most
+
+
 big_keys = st.lists(st.lists(st.integers(-2**63, 2**63 - 1) | st.integers(1, 12), max_size=5),
                     min_size=1, max_size=25)
 

@@ -104,22 +104,54 @@ class BlockIndex:
         walked in compiled code that drops repeated pairs with a per-right-row stamp instead
         of sorting all pairs.
         """
+        parts = list(self.pair_chunks(left_keys, left_rows, max_pairs=None))
+        if len(parts) == 1:
+            return parts[0]
+        empty = np.zeros(0, dtype=np.int64)
+        return (np.concatenate([p[0] for p in parts]) if parts else empty,
+                np.concatenate([p[1] for p in parts]) if parts else empty)
+
+    def pair_chunks(self, left_keys: IntArray, left_rows: IntArray, *,
+                    max_pairs: int | None) -> Iterator[tuple[IntArray, IntArray]]:
+        """The pairs of :meth:`pairs` in chunks of whole left rows, in order.
+
+        Each chunk holds at most about ``max_pairs`` pairs (more only when one left row alone
+        reaches more; ``None``: one chunk). What a batch of left rows compares grows with its
+        rows times the blocks they fall in, and with the block cap growing with the job, a
+        batch of 50,000 rows reached 12.8 million pairs at 10,000,000 × 50,000 (the peak memory
+        of matching went from 1.5 to 3.0 GiB); bounding the pairs compared at once bounds it
+        whatever the data. Concatenated, the chunks are exactly :meth:`pairs`.
+        """
         if len(self.skipped_keys):
             pos = np.minimum(np.searchsorted(self.skipped_keys, left_keys),
                              len(self.skipped_keys) - 1)
             keep = self.skipped_keys[pos] != left_keys
             left_keys, left_rows = left_keys[keep], left_rows[keep]
-        start = np.searchsorted(self.right_keys, left_keys, side="left")
-        stop = np.searchsorted(self.right_keys, left_keys, side="right")
-        total = int((stop - start).sum())
-        if total == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty
+        start = np.searchsorted(self.right_keys, left_keys, side="left").astype(np.int64)
+        stop = np.searchsorted(self.right_keys, left_keys, side="right").astype(np.int64)
+        sizes = stop - start
+        if not len(sizes) or int(sizes.sum()) == 0:
+            return
+        rows = np.ascontiguousarray(left_rows, dtype=np.int64)
+        right_rows = np.ascontiguousarray(self.right_rows, dtype=np.int64)
         num_right = int(self.right_rows.max(initial=0)) + 1
-        return _walk_blocks(np.ascontiguousarray(left_rows, dtype=np.int64),
-                            start.astype(np.int64), stop.astype(np.int64),
-                            np.ascontiguousarray(self.right_rows, dtype=np.int64), num_right,
-                            total)
+        # entry offsets of each left row; a chunk is a run of whole rows whose upper bound of
+        # pairs (the sum of their block sizes) starts below a multiple of max_pairs
+        first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        bounds = np.r_[first, len(rows)]
+        if max_pairs is None:
+            cuts = np.array([0, len(first)], dtype=np.int64)
+        else:
+            row_pairs = np.add.reduceat(sizes, first)
+            before = np.cumsum(row_pairs) - row_pairs
+            group = before // max(int(max_pairs), 1)
+            cuts = np.r_[0, np.flatnonzero(np.diff(group)) + 1, len(first)]
+        for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+            lo, hi = int(bounds[a]), int(bounds[b])
+            total = int(sizes[lo:hi].sum())
+            if total:
+                yield _walk_blocks(rows[lo:hi], start[lo:hi], stop[lo:hi], right_rows,
+                                   num_right, total)
 
 
 @njit(cache=True, nogil=True)
