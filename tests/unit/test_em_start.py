@@ -118,3 +118,77 @@ def test_pairs_of_skipped_blocks_count_in_the_exact_u() -> None:
     assert u_default == u_blocked  # without the flags, every random pair counts as blocked
     assert at_level.sum() > 500
     assert np.isclose(u_skipped - u_blocked, at_level.mean(), rtol=1e-9)
+
+
+def _dependent_non_matches(rng: np.random.Generator, n: int, dob: int | None,
+                           sex_observed: bool) -> np.ndarray:
+    """Non-matches whose names depend on nationality (and sex on nationality), as in a
+    population where each nationality has its own names and sex ratio."""
+    out = np.zeros((n, len(COMPARISONS)), dtype=np.uint8)
+    same_nat = rng.random(n) < 0.12
+    out[:, 3] = np.where(same_nat, NATIONALITY.levels.index("agree"),
+                         NATIONALITY.levels.index("disagree"))
+    weak = [0, 0.0, 0.0, 0.0, 0.0, 0.005, 0.02, 0.04, 0.06, 0.875]
+    close = [0, 0.002, 0.002, 0.0, 0.001, 0.02, 0.07, 0.10, 0.17, 0.635]
+    out[:, 0] = np.where(same_nat, rng.choice(len(NAME.levels), size=n, p=close),
+                         rng.choice(len(NAME.levels), size=n, p=weak))
+    out[:, 1] = dob if dob is not None else rng.choice([7, 8, 9], size=n, p=[0.05, 0.05, 0.9])
+    if sex_observed:
+        same_sex = rng.random(n) < np.where(same_nat, 0.8, 0.55)
+        out[:, 2] = np.where(same_sex, SEX.levels.index("agree"), SEX.levels.index("disagree"))
+    return out
+
+
+def test_names_that_go_with_nationality_are_not_taken_for_matches() -> None:
+    """People of one nationality share names: among non-matches, one shared name key comes with
+    a shared nationality (and sex) far more often than the product of the fields says. With the
+    product, EM put that surplus into the match class (m of "one key" 0.14 and of "names
+    different" 0.14 at 200,000 × 10,000, where the true pairs have 0.04 and 0.09), so chance
+    agreement on one common name scored too high. Stage 1 now uses the non-matches' joint
+    distribution: u of names given the nationality level (random pairs) and the other fields'
+    joint levels among the same-date pairs whose names differ."""
+    rng = np.random.default_rng(13)
+    random = _dependent_non_matches(rng, 200_000, None, sex_observed=False)
+    exact = DOB.levels.index("exact")
+    non = _dependent_non_matches(rng, 400_000, exact, sex_observed=True)
+    match_name = [0, 0.60, 0.12, 0.03, 0.05, 0.06, 0.06, 0.04, 0.02, 0.02]
+    matches = _levels(rng, 2_000, name=match_name, dob=exact, sex=[0.0, 0.99, 0.01],
+                      nat=[0.0, 0.93, 0.07])
+    codes, counts = np.unique(pattern_codes(np.vstack([non, matches])), return_counts=True)
+    model = fit_em(dict(zip(codes.tolist(), counts.tolist(), strict=True)), random,
+                   total_pairs=10**10)
+    m_name = model.m[0]
+    assert m_name[NAME.levels.index("one_key")] < 0.05  # planted 0.02
+    assert m_name[NAME.levels.index("different")] < 0.05  # planted 0.02
+    assert m_name[NAME.levels.index("keys_all")] > 0.5  # planted 0.60
+    found = model.lambda_ * 10**10 * model.m[1][exact]
+    assert 1_500 < found < 2_600  # near the 2,000 planted
+
+
+def test_name_conditioned_u_counts_the_pairs_of_skipped_blocks() -> None:
+    """u of nationality among name-agreeing pairs adds the name-agreeing random pairs that
+    blocking does not reach (a skipped block), each worth total_pairs / random pairs."""
+    rng = np.random.default_rng(17)
+    random = _levels(rng, 100_000, name=[0, 0.01, 0.0, 0.0, 0.0, 0.01, 0.03, 0.05, 0.04, 0.86],
+                     dob=None, sex=[1.0, 0, 0], nat=[0.1, 0.3, 0.6])
+    keys_all = NAME.levels.index("keys_all")
+    agree = NATIONALITY.levels.index("agree")
+    blocked = np.vstack([
+        _levels(rng, 5_000, name=[0, 1.0, 0, 0, 0, 0, 0, 0, 0, 0], dob=None, sex=[1.0, 0, 0],
+                nat=[0.0, 0.9, 0.1]),
+        _levels(rng, 20_000, name=[0, 0.0, 0, 0, 0, 0.1, 0.1, 0.2, 0.2, 0.4], dob=None,
+                sex=[1.0, 0, 0], nat=[0.1, 0.3, 0.6]),
+    ])
+    codes, counts = np.unique(pattern_codes(blocked), return_counts=True)
+    histogram = dict(zip(codes.tolist(), counts.tolist(), strict=True))
+    skipped = random[:, 0] == keys_all
+    total = 10**7
+    u_all_blocked = fit_em(histogram, random, total_pairs=total,
+                           random_blocked=np.ones(len(random), dtype=bool)).u[3]
+    u_skipped = fit_em(histogram, random, total_pairs=total, random_blocked=~skipped).u[3]
+    nat_blocked = np.bincount(blocked[:, 3], minlength=3).astype(float)
+    nat_blocked[:] = np.bincount(blocked[blocked[:, 0] == keys_all, 3], minlength=3)
+    extra = np.bincount(random[skipped, 3], minlength=3) * (total / len(random))
+    expected = (nat_blocked + extra + 0.5)[1:]
+    assert np.isclose(u_skipped[agree], expected[0] / expected.sum(), rtol=1e-9)
+    assert not np.isclose(u_skipped[agree], u_all_blocked[agree])
