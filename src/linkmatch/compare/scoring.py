@@ -118,9 +118,13 @@ class FellegiSunter:
         return total
 
     def probability(self, levels: npt.NDArray[np.uint8],
-                    name_tf: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float64]:
-        """Posterior match probability of each pair."""
+                    name_tf: npt.NDArray[np.float64] | None = None,
+                    extra_log2: npt.NDArray[np.float64] | None = None
+                    ) -> npt.NDArray[np.float64]:
+        """Posterior match probability of each pair (``extra_log2`` added to the log2-odds)."""
         odds = self.log2_odds(levels, name_tf)
+        if extra_log2 is not None:
+            odds = odds + extra_log2
         return 1.0 / (1.0 + np.exp2(-np.clip(odds, -60, 60)))
 
     def to_state(self) -> dict[str, Any]:
