@@ -93,7 +93,7 @@ DEFAULT_CHUNK_ROWS: Final = 50_000
 _RANDOM_PAIRS: Final = 200_000
 _RANDOM_SEED: Final = 20261129
 _CACHE_PAIRS: Final = 20_000_000
-_CHUNK_PAIRS: Final = 4_000_000  # pairs compared at once per process (bounds peak memory)
+_CHUNK_PAIRS: Final = 1_000_000  # pairs compared at once per process (bounds peak memory)
 _TF_UNIT: Final = 2.0 ** 32  # fixed point of exact, order-free sums of log2 frequencies
 _F_UNIT: Final = 2.0 ** 40  # fixed point of exact sums of per-person frequencies (≤ 1)
 
