@@ -476,32 +476,41 @@ def _same_date_offset(sub: npt.NDArray[np.int64], counts: npt.NDArray[np.float64
                 _CONDITIONAL_PSEUDO * u_name) / (float(sel.sum()) + _CONDITIONAL_PSEUDO)
         log_ratio[:, a] = np.log(np.maximum(cond, 1e-12) / u_name)
     offset = log_ratio[sub[:, 0], sub[:, _NATIONALITY]]
-    strangers = sub[:, 0] == NAME.levels.index("different")
+    different = NAME.levels.index("different")
+    strangers = sub[:, 0] == different
     if float(counts[strangers].sum()) >= _SAME_DATE_MIN_PAIRS:
-        rest = list(range(2, len(COMPARISONS)))
-        radix = [len(COMPARISONS[j].levels) for j in rest]
-        code = np.zeros(len(sub), dtype=np.int64)
-        for j, r in zip(rest, radix, strict=True):
-            code = code * r + sub[:, j]
-        joint = np.bincount(code[strangers], weights=counts[strangers],
-                            minlength=int(np.prod(radix))).astype(np.float64)
-        # a missing field carries no evidence (m = u = 1): the joint is taken within each
-        # pattern of missing fields, as the product is
-        missing = np.zeros(len(sub), dtype=np.int64)
-        for j in rest:
-            missing = missing * 2 + (sub[:, j] == 0)
-        by_missing = np.bincount(missing[strangers], weights=counts[strangers],
-                                 minlength=2 ** len(rest)).astype(np.float64)
-        joint_of = np.maximum(joint[code], _PSEUDO) / np.maximum(by_missing[missing], 1.0)
-        product = np.zeros(len(sub))
-        for j in rest:
-            product += np.log(u_date[j][sub[:, j]])
         # the strangers' joint is that of pairs whose names differ, which under-represents
         # pairs of one nationality (they share names more often): P(rest) = P(rest | names
         # different) u(different) / u(different | nationality level)
-        different = NAME.levels.index("different")
-        offset += np.log(joint_of) - product - log_ratio[different, sub[:, _NATIONALITY]]
+        offset += _rest_log_ratio(sub, counts, strangers, u_date) - \
+            log_ratio[different, sub[:, _NATIONALITY]]
     return offset
+
+
+def _rest_log_ratio(sub: npt.NDArray[np.int64], counts: npt.NDArray[np.float64],
+                    among: npt.NDArray[np.bool_], u_date: list[npt.NDArray[np.float64]]
+                    ) -> npt.NDArray[np.float64]:
+    """Per pattern: log of the joint frequency of its levels other than name and date among
+    the pairs ``among``, less the log of the product of their ``u_date``.
+
+    A missing field carries no evidence (m = u = 1), so the joint is taken within each pattern
+    of missing fields, as the product is.
+    """
+    code = np.zeros(len(sub), dtype=np.int64)
+    missing = np.zeros(len(sub), dtype=np.int64)
+    product = np.zeros(len(sub))
+    size = 1
+    rest = range(2, len(COMPARISONS))
+    for j in rest:
+        k = len(COMPARISONS[j].levels)
+        code = code * k + sub[:, j]
+        missing = missing * 2 + (sub[:, j] == 0)
+        size *= k
+        product += np.log(u_date[j][sub[:, j]])
+    joint = np.bincount(code[among], weights=counts[among], minlength=size)
+    by_missing = np.bincount(missing[among], weights=counts[among], minlength=2 ** len(rest))
+    frequency = np.maximum(joint[code], _PSEUDO) / np.maximum(by_missing[missing], 1.0)
+    return np.asarray(np.log(frequency) - product, dtype=np.float64)
 _JOINT_FIELDS: Final = (3, 4, 5)  # nationality, place of birth, document
 _JOINT_MIN_PAIRS: Final = 20.0
 
@@ -531,21 +540,6 @@ def _weak_levels(sub: npt.NDArray[np.int64], counts: npt.NDArray[np.float64], la
     return out
 
 
-def _rest_codes(sub: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64],
-                                                      npt.NDArray[np.int64], int, int]:
-    """Per pattern: the code of its levels other than name and date, and of which are missing."""
-    rest = range(2, len(COMPARISONS))
-    code = np.zeros(len(sub), dtype=np.int64)
-    missing = np.zeros(len(sub), dtype=np.int64)
-    size = 1
-    for j in rest:
-        k = len(COMPARISONS[j].levels)
-        code = code * k + sub[:, j]
-        missing = missing * 2 + (sub[:, j] == 0)
-        size *= k
-    return code, missing, size, 2 ** len(rest)
-
-
 def _own_joint(offset: npt.NDArray[np.float64], sub: npt.NDArray[np.int64],
                counts: npt.NDArray[np.float64], u_date: list[npt.NDArray[np.float64]],
                levels: list[int]) -> None:
@@ -559,16 +553,9 @@ def _own_joint(offset: npt.NDArray[np.float64], sub: npt.NDArray[np.int64],
     (:func:`_weak_levels`), their own joint distribution of the other fields is that of the
     non-matches, taken within each pattern of missing fields.
     """
-    code, missing, size, n_missing = _rest_codes(sub)
-    product = np.zeros(len(sub))
-    for j in range(2, len(COMPARISONS)):
-        product += np.log(u_date[j][sub[:, j]])
     for level in levels:
         at = sub[:, 0] == level
-        joint = np.bincount(code[at], weights=counts[at], minlength=size)
-        by_missing = np.bincount(missing[at], weights=counts[at], minlength=n_missing)
-        own = np.maximum(joint[code[at]], _PSEUDO) / np.maximum(by_missing[missing[at]], 1.0)
-        offset[at] = np.log(own) - product[at]
+        offset[at] = _rest_log_ratio(sub, counts, at, u_date)[at]
 
 
 def _joint_adjustment(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64],
