@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from linkmatch.compare.levels import COMPARISONS, DOB, NAME, NATIONALITY, SEX
-from linkmatch.compare.scoring import fit_em, pattern_codes
+from linkmatch.compare.scoring import FellegiSunter, fit_em, pattern_codes
 
 
 def _levels(rng: np.random.Generator, n: int, *, name: list[float], dob: int | None,
@@ -16,6 +16,13 @@ def _levels(rng: np.random.Generator, n: int, *, name: list[float], dob: int | N
     out[:, 2] = rng.choice(len(SEX.levels), size=n, p=sex)
     out[:, 3] = rng.choice(len(NATIONALITY.levels), size=n, p=nat)
     return out
+
+
+def _fit(blocked: np.ndarray, random: np.ndarray) -> FellegiSunter:
+    """The model fitted on the pattern counts of ``blocked`` pairs, out of 10^10 pairs."""
+    codes, counts = np.unique(pattern_codes(blocked), return_counts=True)
+    return fit_em(dict(zip(codes.tolist(), counts.tolist(), strict=True)), random,
+                  total_pairs=10**10)
 
 
 def test_same_date_matches_found_when_they_are_few() -> None:
@@ -32,9 +39,7 @@ def test_same_date_matches_found_when_they_are_few() -> None:
                   nat=[0.1, 0.35, 0.55])
     matches = _levels(rng, 1_500, name=match_name, dob=exact, sex=[0.05, 0.94, 0.01],
                       nat=[0.05, 0.9, 0.05])
-    codes, counts = np.unique(pattern_codes(np.vstack([non, matches])), return_counts=True)
-    model = fit_em(dict(zip(codes.tolist(), counts.tolist(), strict=True)), random,
-                   total_pairs=10**10)
+    model = _fit(np.vstack([non, matches]), random)
     m_name = model.m[0]
     assert m_name[NAME.levels.index("keys_all")] > 0.5
     assert m_name[NAME.levels.index("different")] < 0.3  # not u (0.87): names carry evidence
@@ -80,9 +85,7 @@ def test_same_date_non_matches_sharing_sex_more_often_are_not_taken_for_matches(
                   nat=[0.2, 0.1, 0.7])
     matches = _levels(rng, 1_500, name=match_name, dob=exact, sex=[0.05, 0.94, 0.01],
                       nat=[0.1, 0.85, 0.05])
-    codes, counts = np.unique(pattern_codes(np.vstack([non, matches])), return_counts=True)
-    model = fit_em(dict(zip(codes.tolist(), counts.tolist(), strict=True)), random,
-                   total_pairs=10**10)
+    model = _fit(np.vstack([non, matches]), random)
     m_name = model.m[0]
     assert m_name[NAME.levels.index("different")] < 0.3  # names carry evidence
     found = model.lambda_ * 10**10 * model.m[1][DOB.levels.index("exact")]
@@ -154,9 +157,7 @@ def test_names_that_go_with_nationality_are_not_taken_for_matches() -> None:
     match_name = [0, 0.60, 0.12, 0.03, 0.05, 0.06, 0.06, 0.04, 0.02, 0.02]
     matches = _levels(rng, 2_000, name=match_name, dob=exact, sex=[0.0, 0.99, 0.01],
                       nat=[0.0, 0.93, 0.07])
-    codes, counts = np.unique(pattern_codes(np.vstack([non, matches])), return_counts=True)
-    model = fit_em(dict(zip(codes.tolist(), counts.tolist(), strict=True)), random,
-                   total_pairs=10**10)
+    model = _fit(np.vstack([non, matches]), random)
     m_name = model.m[0]
     assert m_name[NAME.levels.index("one_key")] < 0.05  # planted 0.02
     assert m_name[NAME.levels.index("different")] < 0.05  # planted 0.02
