@@ -549,9 +549,9 @@ def _own_joint(offset: npt.NDArray[np.float64], sub: npt.NDArray[np.int64],
     non-matches sharing one name key the other fields agree far more often than among
     strangers; the name-given-nationality correction does not capture sex, which the random
     pairs never observe. At 1,000,000 × 50,000, EM still put 22 % of the matches at "one key"
-    (the true row pairs at 200,000 × 10,000: 3.6 %). Where a level's same-date pairs are nearly all non-matches
-    (:func:`_weak_levels`), their own joint distribution of the other fields is that of the
-    non-matches, taken within each pattern of missing fields.
+    (the true row pairs at 200,000 × 10,000: 3.6 %). Where a level's same-date pairs are
+    nearly all non-matches (:func:`_weak_levels`), their own joint distribution of the other
+    fields is that of the non-matches, taken within each pattern of missing fields.
     """
     for level in levels:
         at = sub[:, 0] == level
