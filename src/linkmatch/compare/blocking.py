@@ -104,12 +104,9 @@ class BlockIndex:
         walked in compiled code that drops repeated pairs with a per-right-row stamp instead
         of sorting all pairs.
         """
-        parts = list(self.pair_chunks(left_keys, left_rows, max_pairs=None))
-        if len(parts) == 1:
-            return parts[0]
         empty = np.zeros(0, dtype=np.int64)
-        return (np.concatenate([p[0] for p in parts]) if parts else empty,
-                np.concatenate([p[1] for p in parts]) if parts else empty)
+        # without a budget there is one chunk, or none when no pair is blocked
+        return next(self.pair_chunks(left_keys, left_rows, max_pairs=None), (empty, empty))
 
     def pair_chunks(self, left_keys: IntArray, left_rows: IntArray, *,
                     max_pairs: int | None) -> Iterator[tuple[IntArray, IntArray]]:

@@ -511,8 +511,6 @@ def _rest_log_ratio(sub: npt.NDArray[np.int64], counts: npt.NDArray[np.float64],
     by_missing = np.bincount(missing[among], weights=counts[among], minlength=2 ** len(rest))
     frequency = np.maximum(joint[code], _PSEUDO) / np.maximum(by_missing[missing], 1.0)
     return np.asarray(np.log(frequency) - product, dtype=np.float64)
-_JOINT_FIELDS: Final = (3, 4, 5)  # nationality, place of birth, document
-_JOINT_MIN_PAIRS: Final = 20.0
 
 
 _WEAK_MIN_PAIRS: Final = 1000.0
@@ -556,6 +554,10 @@ def _own_joint(offset: npt.NDArray[np.float64], sub: npt.NDArray[np.int64],
     for level in levels:
         at = sub[:, 0] == level
         offset[at] = _rest_log_ratio(sub, counts, at, u_date)[at]
+
+
+_JOINT_FIELDS: Final = (3, 4, 5)  # nationality, place of birth, document
+_JOINT_MIN_PAIRS: Final = 20.0
 
 
 def _joint_adjustment(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64],
