@@ -51,7 +51,9 @@ identical tables and reports.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hmac
 import json
 import os
@@ -73,6 +75,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from anyascii import anyascii
+from numba import njit
 
 from linkmatch._parallel import default_workers
 from linkmatch._version import __version__
@@ -408,27 +411,61 @@ def _unique_rows_tokens(prf: KeyedPRF, columns: Sequence[I64]) -> I64:
 
 
 def _sorted_lists(n: int, rows: I64, keys: I64) -> tuple[I64, I64]:
-    """Per-row sorted distinct keys as (offsets, flat).
+    """Per-row sorted distinct keys as (offsets, flat): row ``r``'s keys are
+    ``flat[offsets[r]:offsets[r + 1]]``.
 
-    ``rows`` is a concatenation of a few ascending runs, which a stable sort merges in about
-    linear time; the keys of each row are then sorted in a padded matrix, row by row.
+    Compiled (:func:`_sorted_lists_kernel`): a counting sort by row, then each row's few keys
+    inserted in order, repeats dropped. The numpy version it replaced (stable sort by row, a
+    padded row-by-key matrix sorted row by row) took 0.070 s on the 1.5 million keys of 100,000
+    generated records, and the matrix 40 MB more memory; the kernel takes 0.039 s.
+    :func:`sorted_lists_reference` is the plain version it is tested against.
     """
-    order = np.argsort(rows, kind="stable")
-    r, k = rows[order], keys[order]
-    counts = np.bincount(r, minlength=n)
-    width = int(counts.max(initial=0))
+    if not len(rows):
+        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return _sorted_lists_kernel(n, np.ascontiguousarray(rows, dtype=np.int64),
+                                np.ascontiguousarray(keys, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _sorted_lists_kernel(n: int, rows: I64,
+                         keys: I64) -> tuple[I64, I64]:  # pragma: no cover - compiled
     starts = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=starts[1:])
-    rank = np.arange(len(r), dtype=np.int64) - starts[r]
-    big = np.iinfo(np.int64).max
-    mat = np.full((n, width), big, dtype=np.int64)
-    mat[r, rank] = k
-    mat.sort(axis=1)
-    keep = mat != big
-    keep[:, 1:] &= mat[:, 1:] != mat[:, :-1]
+    for r in rows:
+        starts[r + 1] += 1
+    for r in range(n):
+        starts[r + 1] += starts[r]
+    fill = starts[:-1].copy()
+    grouped = np.empty(len(rows), dtype=np.int64)
+    for i in range(len(rows)):
+        grouped[fill[rows[i]]] = keys[i]
+        fill[rows[i]] += 1
     offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(keep.sum(axis=1), out=offsets[1:])
-    return offsets, mat[keep]
+    flat = np.empty(len(rows), dtype=np.int64)
+    pos = 0
+    for r in range(n):
+        first = pos
+        for i in range(starts[r], starts[r + 1]):
+            # insertion into the row's sorted distinct keys so far (a row has a few dozen)
+            value = grouped[i]
+            j = pos
+            while j > first and flat[j - 1] > value:
+                j -= 1
+            if j > first and flat[j - 1] == value:
+                continue
+            for t in range(pos, j, -1):
+                flat[t] = flat[t - 1]
+            flat[j] = value
+            pos += 1
+        offsets[r + 1] = pos
+    return offsets, flat[:pos]
+
+
+def sorted_lists_reference(n: int, rows: Sequence[int], keys: Sequence[int]) -> list[list[int]]:
+    """Plain reference of :func:`_sorted_lists`: each row's distinct keys, sorted."""
+    out: list[set[int]] = [set() for _ in range(n)]
+    for r, k in zip(rows, keys, strict=True):
+        out[r].add(k)
+    return [sorted(x) for x in out]
 
 
 @dataclass
@@ -582,24 +619,107 @@ def _date_tokens(h: Hashers, readings: Sequence[DateReading]) -> dict[str, I64]:
 
 _DOB_COLUMNS: Final = ("dob_full", "dob_swap", "dob_yp1", "dob_ym", "dob_y0", "dob_y1", "dob_y2",
                        "dob_defaulted", "dob_masks", "dob_digits", "dob_transposed", "dob_alt")
+_DATE_LAYOUT: Final = (("dob_full", 1), ("dob_swap", 1), ("dob_yp1", 1), ("dob_ym", 1),
+                       ("dob_y0", 1), ("dob_y1", 1), ("dob_y2", 1), ("dob_defaulted", 1),
+                       ("dob_masks", NUM_DATE_MASKS), ("dob_digits", 1),
+                       ("dob_transposed", NUM_DATE_MASKS - 1), ("dob_alt", NUM_ALT_DATES),
+                       ("year", 1), ("ymd", 3), ("problem", 1))
+"""The columns of :class:`_DateStore` values: (name, width), in order."""
+_DATE_START: Final = dict(zip([c for c, _ in _DATE_LAYOUT], np.cumsum(
+    [0] + [w for _, w in _DATE_LAYOUT[:-1]]).tolist(), strict=True))
+_DATE_WIDTH: Final = sum(w for _, w in _DATE_LAYOUT)
 
 
-def _encode_dates(h: Hashers, column: _Column, today: dt.date, min_year: int,
-                  issues: _Issues, positions: I64) -> _Dates:
-    codes, uniques = column.codes, column.uniques
-    readings = [read_date(u, today, min_year) for u in uniques]
+def _date_values(h: Hashers, readings: Sequence[DateReading],
+                 reasons: dict[str, int]) -> I64:
+    """One row of :data:`_DATE_LAYOUT` per reading (``reasons`` numbers the problems)."""
     tokens = _date_tokens(h, readings)
-    defaulted = np.array([r.date is not None and r.date.defaulted for r in readings], dtype=bool)
-    problems: dict[str, list[int]] = {}
-    for i, r in enumerate(readings):
-        if r.problem is not None:
-            problems.setdefault(r.problem, []).append(i)
-    for reason, ids in problems.items():
-        issues.add(positions[np.isin(codes, ids)], ORDER_DATE, "date_of_birth", reason)
-    columns: dict[str, Any] = {c: tokens[c][codes] for c in _DOB_COLUMNS if c in tokens}
-    columns["dob_defaulted"] = defaulted[codes]
-    return _Dates(columns=columns, year=tokens["year"][codes], full=tokens["dob_full"][codes],
-                  ymd=tokens["ymd"][codes])
+    tokens["dob_defaulted"] = np.array(
+        [r.date is not None and r.date.defaulted for r in readings], dtype=np.int64)
+    tokens["problem"] = np.array(
+        [-1 if r.problem is None else reasons.setdefault(r.problem, len(reasons))
+         for r in readings], dtype=np.int64)
+    out = np.zeros((len(readings), _DATE_WIDTH), dtype=np.int64)
+    for name, width in _DATE_LAYOUT:
+        start = _DATE_START[name]
+        out[:, start:start + width] = tokens[name].reshape(len(readings), width)
+    return out
+
+
+class _DateStore:
+    """Every date column of each distinct date string, kept across the chunks of a job.
+
+    A file's birth dates repeat (a few tens of thousands of days, in a few spellings): after
+    the first chunks of a large file nearly every date string of a chunk has been read and
+    tokenised before (of 44,900 distinct strings per 100,000 generated records, 1,300-5,100
+    were new from the fourth chunk on), and reading one plus its 30 keyed tokens costs several
+    microseconds. The store lives in the process for one key, schema and reference date (the
+    values depend on all three) and is emptied when it holds :data:`_DATE_STORE_LIMIT`
+    strings, so memory stays bounded (about 70 MB at most).
+    """
+
+    def __init__(self, ident: tuple[Any, ...]) -> None:
+        self.ident = ident
+        self.index: dict[str, int] = {}
+        self.values = np.zeros((1024, _DATE_WIDTH), dtype=np.int64)
+        self.reasons: dict[str, int] = {}
+
+    def rows(self, h: Hashers, uniques: Sequence[str], today: dt.date, min_year: int) -> I64:
+        """Rows of :attr:`values` holding ``uniques`` (new strings read and tokenised)."""
+        if len(self.index) + len(uniques) > _DATE_STORE_LIMIT:
+            self.index.clear()
+        get = self.index.get
+        rows = np.fromiter((get(u, -1) for u in uniques), dtype=np.int64, count=len(uniques))
+        new = np.flatnonzero(rows < 0)
+        if len(new):
+            texts = [uniques[i] for i in new.tolist()]
+            values = _date_values(h, [read_date(t, today, min_year) for t in texts],
+                                  self.reasons)
+            start, end = len(self.index), len(self.index) + len(texts)
+            if end > len(self.values):
+                grown = np.zeros((max(end, 2 * len(self.values)), _DATE_WIDTH), np.int64)
+                grown[:start] = self.values[:start]
+                self.values = grown
+            self.values[start:end] = values
+            self.index.update(zip(texts, range(start, end), strict=True))
+            rows[new] = np.arange(start, end, dtype=np.int64)
+        return rows
+
+
+_DATE_STORE_LIMIT: Final = 1 << 18
+_DATE_STORES: list[_DateStore] = []
+
+
+def _date_store(key: KeyLike, schema: Schema, today: dt.date) -> _DateStore:
+    """This process's date store for the key, schema and reference date (a new one if needed)."""
+    ident = (key.fingerprint, schema, today)
+    if not _DATE_STORES or _DATE_STORES[0].ident != ident:
+        _DATE_STORES[:] = [_DateStore(ident)]
+    return _DATE_STORES[0]
+
+
+def _encode_dates(store: _DateStore, h: Hashers, column: _Column, today: dt.date,
+                  min_year: int, issues: _Issues, positions: I64) -> _Dates:
+    codes, uniques = column.codes, column.uniques
+    rows = store.rows(h, uniques, today, min_year)  # may grow store.values: read it after
+    values = store.values[rows][codes]
+    problem = values[:, _DATE_START["problem"]]
+    for reason, number in store.reasons.items():
+        hit = np.flatnonzero(problem == number)
+        if len(hit):
+            issues.add(positions[hit], ORDER_DATE, "date_of_birth", reason)
+
+    def column_of(name: str) -> I64:
+        start = _DATE_START[name]
+        width = dict(_DATE_LAYOUT)[name]
+        if width == 1:
+            return np.ascontiguousarray(values[:, start])
+        return np.ascontiguousarray(values[:, start:start + width])
+
+    columns: dict[str, Any] = {c: column_of(c) for c in _DOB_COLUMNS}
+    columns["dob_defaulted"] = columns["dob_defaulted"].astype(bool)
+    return _Dates(columns=columns, year=column_of("year"), full=columns["dob_full"],
+                  ymd=column_of("ymd"))
 
 
 def _name_block_keys(h: Hashers, names: _Names, year: I64,
@@ -648,9 +768,9 @@ def _name_block_keys(h: Hashers, names: _Names, year: I64,
         offsets, flat = _ragged(var_ids)
         sel = np.flatnonzero(dated)
         r_idx, vid, _ = _explode(kid[sel], offsets, flat)
+        # a variant two keys of a record share is tokenised twice: cheaper than finding the
+        # repeats first, and _sorted_lists keeps each key of a record once
         vrows = rows[sel][r_idx]
-        code = np.unique(vrows * len(variant_of) + vid)  # distinct variants per record
-        vrows, vid = code // len(variant_of), code % len(variant_of)
         var_tok = h.block_variant.tokens_strings(list(variant_of))
         out.append((vrows, _unique_rows_tokens(h.block_vy, [var_tok[vid], year[vrows]])))
     return out
@@ -692,6 +812,42 @@ def encode_frame(
     Raises:
         InputDataError: a row has no ``record_id``, or (``strict``) any value is invalid.
     """
+    with _gc_paused():
+        return _encode_frame(frame, key, schema, source, strict, job_salt, today, decoys,
+                             _digest, _decoy_start)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector, then restore its state.
+
+    Encoding allocates hundreds of thousands of small objects (tuples, strings) and creates no
+    reference cycles; each collection the allocations trigger would walk every object alive,
+    the normalisers' memo caches included. Pausing it made a warm 100,000-row chunk 10-30 %
+    faster (and its time steadier).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _encode_frame(
+    frame: pd.DataFrame,
+    key: KeyLike,
+    schema: Schema | None,
+    source: str,
+    strict: bool,
+    job_salt: bytes | None,
+    today: dt.date | None,
+    decoys: float,
+    _digest: bool,
+    _decoy_start: int,
+) -> Encoded:
+    """The body of :func:`encode_frame` (arguments as there)."""
     started = time.perf_counter()
     schema = schema or Schema()
     decoys = check_rate(decoys)
@@ -740,7 +896,8 @@ def encode_frame(
     issues.add(kept[(names.count == 0) & any_name], ORDER_NAME, "given_names/family_name",
                "name has no letters after normalisation")
     # dates --------------------------------------------------------------------------------
-    dates = _encode_dates(h, cols["date_of_birth"], today, schema.min_year, issues, kept)
+    dates = _encode_dates(_date_store(key, schema, today), h, cols["date_of_birth"], today,
+                          schema.min_year, issues, kept)
     # categorical fields -------------------------------------------------------------------
     col = cols["sex"]
     sexes = [norm_sex(u) if u.strip() else "" for u in col.uniques]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -126,3 +127,53 @@ def test_hardened_fast_encoder_equals_reference(rows: list[dict[str, str]], whic
 def test_hardened_encoder_equals_reference_on_generated_data(which: int) -> None:
     data = generate(seed=12, n_left=300, n_right=60)
     _assert_same(data.left, schema=HARDENED[which])
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(1, 30), data=st.data())
+def test_sorted_lists_kernel_equals_reference(n: int, data: st.DataObject) -> None:
+    from linkmatch.encode import _sorted_lists, sorted_lists_reference
+
+    size = data.draw(st.integers(0, 120))
+    rows = data.draw(st.lists(st.integers(0, n - 1), min_size=size, max_size=size))
+    keys = data.draw(st.lists(st.one_of(st.integers(-4, 4), st.integers(-(2**63), 2**63 - 1)),
+                              min_size=size, max_size=size))
+    offsets, flat = _sorted_lists(n, np.array(rows, dtype=np.int64),
+                                  np.array(keys, dtype=np.int64))
+    got = [flat[offsets[r]:offsets[r + 1]].tolist() for r in range(n)]
+    assert got == sorted_lists_reference(n, rows, keys)
+
+
+def test_date_store_across_chunks_and_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks encoded one after another (the date store warm, then emptied when full) give what
+    the reference gives for each chunk on its own."""
+    import importlib
+
+    encode_module = importlib.import_module("linkmatch.encode")  # the package exports encode()
+
+    left = generate(seed=12, n_left=900, n_right=10).left
+    chunks = [left.iloc[i:i + 300] for i in range(0, 900, 300)]
+    encode_module._DATE_STORES.clear()
+    for chunk in chunks:
+        _assert_same(chunk)
+    store = encode_module._DATE_STORES[0]
+    assert len(store.index) > 300  # the chunks' date strings were kept
+    monkeypatch.setattr(encode_module, "_DATE_STORE_LIMIT", 350)
+    for chunk in chunks[::-1]:
+        _assert_same(chunk)
+        assert len(store.index) <= 350
+
+
+def test_encoding_restores_the_garbage_collector_state() -> None:
+    import gc
+
+    frame = generate(seed=13, n_left=50, n_right=10).left
+    assert gc.isenabled()
+    encode_frame(frame, KEY, job_salt=SALT, today=TODAY)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        encode_frame(frame, KEY, job_salt=SALT, today=TODAY)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
