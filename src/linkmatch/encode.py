@@ -94,6 +94,7 @@ from linkmatch.io import (
     column_codes,
     content_digest,
     iter_person_chunks,
+    person_frame,
 )
 from linkmatch.normalise.dates import BirthDate, DateParseError, alternative_readings, parse_date
 from linkmatch.normalise.names import NameToken, fold, name_tokens, variant_key
@@ -148,7 +149,10 @@ class Encoded:
 class Hashers:
     """All keyed primitives of one job, each under its own HKDF label."""
 
-    def __init__(self, key: KeyLike, schema: Schema, salt: bytes) -> None:
+    def __init__(self, key: KeyLike, schema: Schema, salt: bytes, *,
+                 token_blooms: dict[tuple[str, str], int] | None = None) -> None:
+        """Derive the sub-keys; ``token_blooms`` is a memo of :meth:`token_bloom` to share
+        (it must come from the same key and schema)."""
         self.pseudonym = KeyedPRF(job_pseudonym_key(key, salt))
         self.name_text = BloomEncoder(key.derive("bloom/name/text"), num_bits=schema.name_bits,
                                       num_hashes=schema.name_hashes_text)
@@ -179,7 +183,7 @@ class Hashers:
             balance=schema.name_balance, blip=schema.name_blip,
             salt_key=key.derive("harden/name/salt") if schema.name_salt != "none" else None,
         ) if schema.hardened else None
-        self._token_bloom: dict[tuple[str, str], int] = {}
+        self._token_bloom = {} if token_blooms is None else token_blooms
         self._address_bloom: dict[str, bytes] = {}
 
     def token_bloom(self, text: str, key: str) -> int:
@@ -213,6 +217,8 @@ def job_pseudonym_key(key: KeyLike, salt: bytes) -> bytes:
 
 def clean(value: str) -> str:
     """NFKC and surrounding white space removed (record ids)."""
+    if value.isascii():  # NFKC leaves ASCII as it is; skipping it is 4x faster
+        return value.strip()
     return unicodedata.normalize("NFKC", value).strip()
 
 
@@ -624,7 +630,7 @@ _DATE_LAYOUT: Final = (("dob_full", 1), ("dob_swap", 1), ("dob_yp1", 1), ("dob_y
                        ("dob_masks", NUM_DATE_MASKS), ("dob_digits", 1),
                        ("dob_transposed", NUM_DATE_MASKS - 1), ("dob_alt", NUM_ALT_DATES),
                        ("year", 1), ("ymd", 3), ("problem", 1))
-"""The columns of :class:`_DateStore` values: (name, width), in order."""
+"""The columns of :class:`_ValueStore` date values: (name, width), in order."""
 _DATE_START: Final = dict(zip([c for c, _ in _DATE_LAYOUT], np.cumsum(
     [0] + [w for _, w in _DATE_LAYOUT[:-1]]).tolist(), strict=True))
 _DATE_WIDTH: Final = sum(w for _, w in _DATE_LAYOUT)
@@ -646,16 +652,16 @@ def _date_values(h: Hashers, readings: Sequence[DateReading],
     return out
 
 
-class _DateStore:
-    """Every date column of each distinct date string, kept across the chunks of a job.
+class _ValueStore:
+    """What distinct values encode to, kept across the chunks of a job in one process.
 
-    A file's birth dates repeat (a few tens of thousands of days, in a few spellings): after
-    the first chunks of a large file nearly every date string of a chunk has been read and
-    tokenised before (of 44,900 distinct strings per 100,000 generated records, 1,300-5,100
-    were new from the fourth chunk on), and reading one plus its 30 keyed tokens costs several
-    microseconds. The store lives in the process for one key, schema and reference date (the
-    values depend on all three) and is emptied when it holds :data:`_DATE_STORE_LIMIT`
-    strings, so memory stays bounded (about 70 MB at most).
+    A file's values repeat. Birth dates are a few tens of thousands of days in a few
+    spellings: of 44,900 distinct date strings per 100,000 generated records, 1,300-5,100 were
+    new from the fourth chunk on, and reading one plus its 30 keyed tokens costs several
+    microseconds. Name tokens recur likewise, and each one's Bloom filter costs a few HMACs.
+    The store holds both, for one key, schema and reference date (the values depend on all
+    three); each part is emptied when it reaches :data:`_VALUE_STORE_LIMIT` entries, so memory
+    stays bounded (about 70 MB for the dates and 60 MB for the filters at most).
     """
 
     def __init__(self, ident: tuple[Any, ...]) -> None:
@@ -663,10 +669,11 @@ class _DateStore:
         self.index: dict[str, int] = {}
         self.values = np.zeros((1024, _DATE_WIDTH), dtype=np.int64)
         self.reasons: dict[str, int] = {}
+        self.token_blooms: dict[tuple[str, str], int] = {}
 
-    def rows(self, h: Hashers, uniques: Sequence[str], today: dt.date, min_year: int) -> I64:
+    def date_rows(self, h: Hashers, uniques: Sequence[str], today: dt.date, min_year: int) -> I64:
         """Rows of :attr:`values` holding ``uniques`` (new strings read and tokenised)."""
-        if len(self.index) + len(uniques) > _DATE_STORE_LIMIT:
+        if len(self.index) + len(uniques) > _VALUE_STORE_LIMIT:
             self.index.clear()
         get = self.index.get
         rows = np.fromiter((get(u, -1) for u in uniques), dtype=np.int64, count=len(uniques))
@@ -686,22 +693,25 @@ class _DateStore:
         return rows
 
 
-_DATE_STORE_LIMIT: Final = 1 << 18
-_DATE_STORES: list[_DateStore] = []
+_VALUE_STORE_LIMIT: Final = 1 << 18
+_VALUE_STORES: list[_ValueStore] = []
 
 
-def _date_store(key: KeyLike, schema: Schema, today: dt.date) -> _DateStore:
-    """This process's date store for the key, schema and reference date (a new one if needed)."""
+def _value_store(key: KeyLike, schema: Schema, today: dt.date) -> _ValueStore:
+    """This process's value store for the key, schema and reference date (new if needed)."""
     ident = (key.fingerprint, schema, today)
-    if not _DATE_STORES or _DATE_STORES[0].ident != ident:
-        _DATE_STORES[:] = [_DateStore(ident)]
-    return _DATE_STORES[0]
+    if not _VALUE_STORES or _VALUE_STORES[0].ident != ident:
+        _VALUE_STORES[:] = [_ValueStore(ident)]
+    store = _VALUE_STORES[0]
+    if len(store.token_blooms) > _VALUE_STORE_LIMIT:
+        store.token_blooms.clear()
+    return store
 
 
-def _encode_dates(store: _DateStore, h: Hashers, column: _Column, today: dt.date,
+def _encode_dates(store: _ValueStore, h: Hashers, column: _Column, today: dt.date,
                   min_year: int, issues: _Issues, positions: I64) -> _Dates:
     codes, uniques = column.codes, column.uniques
-    rows = store.rows(h, uniques, today, min_year)  # may grow store.values: read it after
+    rows = store.date_rows(h, uniques, today, min_year)  # may grow store.values: read it after
     values = store.values[rows][codes]
     problem = values[:, _DATE_START["problem"]]
     for reason, number in store.reasons.items():
@@ -853,7 +863,8 @@ def _encode_frame(
     decoys = check_rate(decoys)
     salt = job_salt if job_salt is not None else secrets.token_bytes(16)
     today = today or dt.date.today()
-    h = Hashers(key, schema, salt)
+    store = _value_store(key, schema, today)
+    h = Hashers(key, schema, salt, token_blooms=store.token_blooms)
     pre_rejected: list[tuple[int, str]] = list(frame.attrs.get(RAGGED_ROWS, []))
     n = len(frame)
     row_numbers = np.asarray(frame.attrs.get(ROW_NUMBERS, range(1, n + 1)), dtype=np.int64)
@@ -896,7 +907,7 @@ def _encode_frame(
     issues.add(kept[(names.count == 0) & any_name], ORDER_NAME, "given_names/family_name",
                "name has no letters after normalisation")
     # dates --------------------------------------------------------------------------------
-    dates = _encode_dates(_date_store(key, schema, today), h, cols["date_of_birth"], today,
+    dates = _encode_dates(store, h, cols["date_of_birth"], today,
                           schema.min_year, issues, kept)
     # categorical fields -------------------------------------------------------------------
     col = cols["sex"]
@@ -988,7 +999,7 @@ def _encode_frame(
     table = pa.table({c: columns[c] for c in ENCODED_COLUMNS})
     row_order = _pid_order(macs)
     table = table.take(pa.array(row_order, type=pa.int64()))
-    persons = len(np.unique(macs, axis=0)) if m else 0
+    persons = _distinct_sorted(macs[row_order])
     decoy_rows = round(decoys * m)
     if decoy_rows:
         # encoded as records of their own; their validation report is dropped: their values
@@ -1046,6 +1057,13 @@ def _hex(macs: npt.NDArray[np.uint8]) -> pa.Array:
     binary = pa.array(out.view("S32").ravel(), type=pa.binary(32)) if len(macs) else \
         pa.array([], type=pa.binary(32))
     return binary.cast(pa.binary()).cast(pa.string())
+
+
+def _distinct_sorted(rows: npt.NDArray[np.uint8]) -> int:
+    """Distinct rows of a row-sorted matrix (``np.unique(axis=0)`` sorts again, 5x slower)."""
+    if not len(rows):
+        return 0
+    return 1 + int(np.any(rows[1:] != rows[:-1], axis=1).sum())
 
 
 def _pid_order(macs: npt.NDArray[np.uint8]) -> I64:
@@ -1115,6 +1133,27 @@ ROW_GROUP_ROWS: Final = 65_536
 """Rows per Parquet row group of an encoded file: the unit the matcher streams."""
 _BUCKETS: Final = 64
 _BUCKET_BOUNDS: Final = [f"{i * (256 // _BUCKETS):02x}" for i in range(1, _BUCKETS)]
+"""Where buckets 1, 2 ... start, as pseudonym prefixes."""
+_HEX_VALUE: Final = np.zeros(256, dtype=np.int64)
+_HEX_VALUE[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16)
+
+
+def _bucket_cuts(pids: pa.ChunkedArray) -> list[int]:
+    """Where each bucket starts in a chunk's sorted pseudonyms, and the end (``_BUCKETS + 1``
+    numbers): bucket ``b`` holds the pseudonyms whose first byte is in ``[4b, 4b + 4)``.
+
+    Read from the first two hex digits in the strings' buffer, without making a Python string
+    of each pseudonym (which cost 0.1 s per 100,000 rows in the process feeding the workers).
+    """
+    array = pids.combine_chunks()
+    if not len(array):
+        return [0] * (_BUCKETS + 1)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[
+        array.offset:array.offset + len(array)]
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
+    first_byte = _HEX_VALUE[data[offsets]] * 16 + _HEX_VALUE[data[offsets + 1]]
+    bounds = np.arange(_BUCKETS + 1, dtype=np.int64) * (256 // _BUCKETS)
+    return np.searchsorted(first_byte, bounds).tolist()  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -1186,8 +1225,7 @@ def encode_file(
             rows_read += len(chunk) + len(chunk.attrs.get(RAGGED_ROWS, []))
             table = enc.table
             schema_arrow = table.schema
-            pids = np.asarray(table.column("pid").to_pylist(), dtype=object)
-            cuts = [0, *np.searchsorted(pids, _BUCKET_BOUNDS).tolist(), len(pids)]
+            cuts = _bucket_cuts(table.column("pid"))
             for b in range(_BUCKETS):
                 if cuts[b + 1] > cuts[b]:
                     if b not in writers:
@@ -1244,7 +1282,7 @@ they share it (the key included) copy-on-write and nothing secret crosses a pipe
 def _encode_chunk(chunk: pd.DataFrame) -> Encoded:
     """One chunk encoded as part of the job in :data:`_ENCODER` (in a worker process)."""
     job = _ENCODER
-    return encode_frame(chunk, job["key"], schema=job["schema"], source=job["source"],
+    return encode_frame(person_frame(chunk), job["key"], schema=job["schema"], source=job["source"],
                         strict=job["strict"], job_salt=job["salt"], today=job["today"],
                         _digest=False)
 
@@ -1275,7 +1313,10 @@ def _encoded_chunks(source: str | os.PathLike[str], chunk_rows: int, workers: in
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers) as pool:
         pending: deque[tuple[pd.DataFrame, Any]] = deque()
-        for chunk in iter_person_chunks(source, chunk_rows=max(1, chunk_rows // workers)):
+        # the workers bring each chunk to the person columns (work the feeding process
+        # would otherwise do while they wait)
+        for chunk in iter_person_chunks(source, chunk_rows=max(1, chunk_rows // workers),
+                                        normalise=False):
             pending.append((chunk, pool.apply_async(_encode_chunk, (chunk,))))
             if len(pending) >= workers:
                 done, result = pending.popleft()

@@ -144,24 +144,27 @@ def test_sorted_lists_kernel_equals_reference(n: int, data: st.DataObject) -> No
     assert got == sorted_lists_reference(n, rows, keys)
 
 
-def test_date_store_across_chunks_and_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks encoded one after another (the date store warm, then emptied when full) give what
-    the reference gives for each chunk on its own."""
+def test_value_store_across_chunks_and_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks encoded one after another (the value store warm, then emptied when full) give
+    what the reference gives for each chunk on its own."""
     import importlib
 
     encode_module = importlib.import_module("linkmatch.encode")  # the package exports encode()
 
     left = generate(seed=12, n_left=900, n_right=10).left
     chunks = [left.iloc[i:i + 300] for i in range(0, 900, 300)]
-    encode_module._DATE_STORES.clear()
+    encode_module._VALUE_STORES.clear()
     for chunk in chunks:
         _assert_same(chunk)
-    store = encode_module._DATE_STORES[0]
+    store = encode_module._VALUE_STORES[0]
     assert len(store.index) > 300  # the chunks' date strings were kept
-    monkeypatch.setattr(encode_module, "_DATE_STORE_LIMIT", 350)
+    blooms = len(store.token_blooms)
+    assert blooms > 350  # the chunks' name tokens' filters were kept
+    monkeypatch.setattr(encode_module, "_VALUE_STORE_LIMIT", 350)
     for chunk in chunks[::-1]:
         _assert_same(chunk)
         assert len(store.index) <= 350
+        assert len(store.token_blooms) < blooms  # emptied before the chunk, then refilled
 
 
 def test_encoding_restores_the_garbage_collector_state() -> None:
@@ -177,3 +180,20 @@ def test_encoding_restores_the_garbage_collector_state() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@settings(max_examples=100, deadline=None)
+@given(prefixes=st.lists(st.binary(min_size=16, max_size=16), max_size=60),
+       start=st.integers(0, 5))
+def test_bucket_cuts_equal_searching_the_strings(prefixes: list[bytes], start: int) -> None:
+    import importlib
+
+    import pyarrow as pa
+
+    encode_module = importlib.import_module("linkmatch.encode")
+    pids = sorted(p.hex() for p in prefixes)
+    array = pa.array(["0" * 32] * start + pids, type=pa.string()).slice(start)
+    got = encode_module._bucket_cuts(pa.chunked_array([array], type=pa.string()))
+    bounds = np.asarray(encode_module._BUCKET_BOUNDS, dtype=object)
+    expected = [0, *np.searchsorted(np.asarray(pids, dtype=object), bounds).tolist(), len(pids)]
+    assert got == expected
