@@ -381,15 +381,13 @@ def _iter_parquet(path: Path, label: str, chunk_rows: int) -> Iterator[pd.DataFr
         yield frame
 
 
-def iter_person_chunks(path: str | os.PathLike[str], chunk_rows: int = 200_000, *,
-                       normalise: bool = True) -> Iterator[pd.DataFrame]:
+def iter_person_chunks(path: str | os.PathLike[str],
+                       chunk_rows: int = 200_000) -> Iterator[pd.DataFrame]:
     """Read a person file (CSV or Parquet) as a stream of text frames of ``chunk_rows`` rows.
 
     Each frame carries the file's data-row numbers of its rows (``attrs[ROW_NUMBERS]``) and the
     rows rejected while reading (``attrs[RAGGED_ROWS]``). Columns of the person schema that are
     absent are added empty; other columns are dropped here, so they never reach an encoding.
-    With ``normalise=False`` the frames are as read (the file's columns); :func:`person_frame`
-    then makes them what the default yields, where the work is wanted (an encoding worker).
 
     Raises:
         InputDataError: the file cannot be used as a whole (raised when reached: a damaged
@@ -406,14 +404,9 @@ def iter_person_chunks(path: str | os.PathLike[str], chunk_rows: int = 200_000, 
         seen_rows += len(frame) + len(frame.attrs.get(RAGGED_ROWS, []))
         if seen_rows == 0:
             raise InputDataError("has a header but no data rows", file=label)
-        yield person_frame(frame) if normalise else frame
-
-
-def person_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A chunk as :func:`iter_person_chunks` yields it by default (its attributes kept)."""
-    out = normalise_columns(frame)
-    out.attrs.update(frame.attrs)
-    return out
+        out = normalise_columns(frame)
+        out.attrs.update(frame.attrs)
+        yield out
 
 
 def read_person_table(path: str | os.PathLike[str]) -> pd.DataFrame:
