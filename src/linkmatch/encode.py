@@ -660,7 +660,8 @@ class _ValueStore:
     microseconds. Name tokens recur likewise, and each one's Bloom filter costs a few HMACs.
     The store holds both, for one key, schema and reference date (the values depend on all
     three); each part is emptied when it reaches :data:`_VALUE_STORE_LIMIT` entries, so memory
-    stays bounded (about 70 MB for the dates and 60 MB for the filters at most).
+    stays bounded: measured full, 131,072 dates took 49 MiB (38 MiB of values) and 131,072
+    token filters at most 46 MiB, per encoding process.
     """
 
     def __init__(self, ident: tuple[Any, ...]) -> None:
@@ -692,7 +693,7 @@ class _ValueStore:
         return rows
 
 
-_VALUE_STORE_LIMIT: Final = 1 << 18
+_VALUE_STORE_LIMIT: Final = 1 << 17
 _VALUE_STORES: list[_ValueStore] = []
 
 
