@@ -169,6 +169,15 @@ class ValidationReport:
 # ----------------------------------------------------------------------------------- reading
 
 
+def _opened(path: Path, label: str) -> tuple[IO[bytes], int]:
+    """The input file opened for reading bytes, and its size (at least 1)."""
+    try:
+        fh = path.open("rb")
+    except OSError:
+        raise InputDataError("cannot be read (does it exist?)", file=label) from None
+    return fh, max(path.stat().st_size, 1)
+
+
 def _decoded_lines(path: Path, label: str, position: list[float],
                    block_bytes: int = 1 << 22) -> Iterator[str]:
     """The file's lines, decoded as UTF-8 (line endings kept, BOM removed).
@@ -180,11 +189,7 @@ def _decoded_lines(path: Path, label: str, position: list[float],
     are yielded before its error is raised (tested equal to :func:`_decoded_lines_by_line`).
     ``position`` is the share of the file read, at the end of the current block.
     """
-    try:
-        fh = path.open("rb")
-    except OSError:
-        raise InputDataError("cannot be read (does it exist?)", file=label) from None
-    size = max(path.stat().st_size, 1)
+    fh, size = _opened(path, label)
     done = 0
     first_line = 1  # number of the block's first line
     rest = b""
@@ -247,11 +252,7 @@ def _decoded_lines_by_line(path: Path, label: str, position: list[float]) -> Ite
 
     Errors name the line, never its content: invalid UTF-8 and NUL bytes (a binary file).
     """
-    try:
-        fh = path.open("rb")
-    except OSError:
-        raise InputDataError("cannot be read (does it exist?)", file=label) from None
-    size = max(path.stat().st_size, 1)
+    fh, size = _opened(path, label)
     done = 0
     with fh:
         for number, raw in enumerate(fh, start=1):

@@ -197,3 +197,22 @@ def test_bucket_cuts_equal_searching_the_strings(prefixes: list[bytes], start: i
     bounds = np.asarray(encode_module._BUCKET_BOUNDS, dtype=object)
     expected = [0, *np.searchsorted(np.asarray(pids, dtype=object), bounds).tolist(), len(pids)]
     assert got == expected
+
+
+def test_encodings_in_threads_share_the_value_store_safely(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads encoding at once (the store small, so that it is emptied while they run) give
+    the tables each chunk gives alone."""
+    import importlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    encode_module = importlib.import_module("linkmatch.encode")
+    left = generate(seed=14, n_left=1200, n_right=10).left
+    chunks = [left.iloc[i:i + 150] for i in range(0, 1200, 150)]
+    alone = [encode_frame_reference(c, KEY, job_salt=SALT, today=TODAY).table for c in chunks]
+    monkeypatch.setattr(encode_module, "_VALUE_STORE_LIMIT", 200)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(
+            lambda c: encode_frame(c, KEY, job_salt=SALT, today=TODAY).table, chunks * 3))
+    for i, table in enumerate(together):
+        assert table.equals(alone[i % len(chunks)])
