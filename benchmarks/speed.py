@@ -13,7 +13,9 @@ them) against clkhash in memory with ``max_workers=1``. Every core, as a user ru
 clkhash's ``generate_clk_from_csv`` from the same records as CSV (its default, one process per
 core; it keeps the filters in memory, linkmatch writes and sorts its encoded file).
 
-Run: ``.venv/bin/python benchmarks/speed.py [--records 1000000]``
+Run (3 min 13 s on 2 cores, peers included)::
+
+    .venv/bin/python benchmarks/speed.py [--records 1000000]
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ KEY = linkmatch.Key.from_bytes(bytes(range(9, 41)))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS // default_workers(),
                         help="rows per encode_frame call (default: what each encode worker reads)")
     parser.add_argument("--kernel-left", type=int, default=4_000)
