@@ -621,7 +621,7 @@ def _split_population(population: pd.DataFrame, records: int,
 def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int = 0,
              few: int = 10, known_fraction: float = 0.01, decoys: float = 0.0,
              population: pd.DataFrame | None = None, key: Key | None = None) -> AuditResult:
-    """Encode a synthetic population under a fresh key and attack it (see module docstring).
+    """Encode a synthetic population under a key and attack it (see module docstring).
 
     Args:
         schema: the encoding settings to audit (default: the built-in schema).

@@ -192,18 +192,19 @@ def _decoded_lines(path: Path, label: str, position: list[float],
     fh, size = _opened(path, label)
     done = 0
     first_line = 1  # number of the block's first line
-    rest = b""
+    pieces: list[bytes] = []  # read, not yet decoded: no line end among them
     with fh:
         while True:
             data = fh.read(block_bytes)
-            buffer = rest + data
+            if data and b"\n" not in data:  # a line longer than a block: read on
+                pieces.append(data)
+                continue
+            buffer = b"".join([*pieces, data])
             if not buffer:
                 return
             cut = buffer.rfind(b"\n") + 1 if data else len(buffer)
-            if cut == 0:  # no line end yet: read on
-                rest = buffer
-                continue
             block, rest = buffer[:cut], buffer[cut:]
+            pieces = [rest] if rest else []
             done += len(block)
             position[0] = done / size
             text, error = _decoded_block(block, first_line, label)
