@@ -53,8 +53,10 @@ from linkmatch.compare.blocking import (
     pairs_blocked,
 )
 from linkmatch.compare.levels import (
+    ALL_KEYS_LEVELS,
     COMPARISONS,
-    NAME,
+    DOB,
+    WHOLE_NAME_LEVELS,
     EncodedSide,
     KeyCounts,
     NameFrequencies,
@@ -64,10 +66,13 @@ from linkmatch.compare.levels import (
 )
 from linkmatch.compare.scoring import (
     RARE_NAME_RECORDS,
+    TF_BUCKETS,
     TF_LEVELS,
     FellegiSunter,
+    counted_rare_names,
     fit_em,
     pattern_codes,
+    tf_bucket,
 )
 from linkmatch.errors import ConfigError, EncodingMismatchError, InputDataError
 from linkmatch.io import (
@@ -140,7 +145,7 @@ def check_compatible(left: dict[str, Any], right: dict[str, Any]) -> None:
 
 # Name levels at which a pair shares (nearly) a whole name: their frequency reference is that of
 # a record's whole name (see Job.fit).
-_WHOLE_NAME_LEVELS: Final = (NAME.levels.index("keys_all"), NAME.levels.index("keys_most"))
+_WHOLE_NAME_LEVELS: Final = WHOLE_NAME_LEVELS
 
 
 # ------------------------------------------------------------------------------ left batches
@@ -220,6 +225,9 @@ class _Patterns:
     sample: pa.Table | None
     kept: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], PairEvidence]] | None = \
         field(default=None)
+    tf_hist: Counter[int] = field(default_factory=Counter)
+    """Pairs per (all-keys name level, frequency bucket): code (level * TF_BUCKETS + bucket) * 4
+    counts all of them, + 1 those with both dates, + 2 those with the same full date."""
 
 
 class Job:
@@ -391,23 +399,31 @@ class Job:
         rare_histogram: Counter[int] = Counter()
         tf_sum: dict[int, int] = {}
         tf_n: dict[int, int] = {}
+        tf_hist: Counter[int] = Counter()
         kept = None
         if len(li):
             ev = compare_pairs(side, right, li, ri, self.frequencies, name_scale=self.name_scale)
             pcodes = pattern_codes(ev.levels)
             histogram.update(_histogram(pcodes))
-            rare = (ev.levels[:, 0] == NAME.levels.index("keys_all")) & \
+            rare = np.isin(ev.levels[:, 0], ALL_KEYS_LEVELS) & \
                 (ev.name_tf <= self.rare_log2)
             rare_histogram.update(_histogram(pcodes[rare]))
             for lvl in TF_LEVELS:
                 sel = ev.levels[:, 0] == lvl
                 tf_sum[lvl] = int(np.rint(ev.name_tf[sel] * _TF_UNIT).astype(np.int64).sum())
                 tf_n[lvl] = int(sel.sum())
+            every = np.isin(ev.levels[:, 0], ALL_KEYS_LEVELS)
+            code = (ev.levels[every, 0].astype(np.int64) * TF_BUCKETS +
+                    tf_bucket(ev.name_tf[every])) * 4
+            dob = ev.levels[every, 1]
+            tf_hist.update(_histogram(code))
+            tf_hist.update(_histogram(code[dob != 0] + 1))
+            tf_hist.update(_histogram(code[dob == DOB.levels.index("exact")] + 2))
             if keep:
                 kept = [(li, ri, ev)]
         return _Patterns(pairs=len(li), histogram=histogram, rare_histogram=rare_histogram,
                          tf_sum=tf_sum, tf_n=tf_n, person_f=0, persons=0, head=None, tail=None,
-                         sample=None, kept=kept)
+                         sample=None, kept=kept, tf_hist=tf_hist)
 
     def fit(self, results: Sequence[_Patterns]) -> FellegiSunter:
         """Fit the model from all batches' patterns, in order (EM, random pairs for u)."""
@@ -416,9 +432,11 @@ class Job:
         rare_histogram: Counter[int] = Counter()
         tf_sum: dict[int, int] = {}
         tf_n: dict[int, int] = {}
+        tf_hist: Counter[int] = Counter()
         for r in results:
             histogram.update(r.histogram)
             rare_histogram.update(r.rare_histogram)
+            tf_hist.update(r.tf_hist)
             for lvl, v in r.tf_sum.items():
                 tf_sum[lvl] = tf_sum.get(lvl, 0) + v
                 tf_n[lvl] = tf_n.get(lvl, 0) + r.tf_n[lvl]
@@ -459,6 +477,8 @@ class Job:
             for lvl in _WHOLE_NAME_LEVELS:
                 if lvl in model.tf_mean:
                     model.tf_mean[lvl] = reference
+            model.tf_counted = counted_rare_names(model, ALL_KEYS_LEVELS, tf_hist, reference,
+                                                  float(total_pairs))
         self.model = model
         return model
 
@@ -676,6 +696,7 @@ def _add_patterns(total: _Patterns, part: _Patterns) -> None:
     total.pairs += part.pairs
     total.histogram.update(part.histogram)
     total.rare_histogram.update(part.rare_histogram)
+    total.tf_hist.update(part.tf_hist)
     for lvl, v in part.tf_sum.items():
         total.tf_sum[lvl] = total.tf_sum.get(lvl, 0) + v
         total.tf_n[lvl] = total.tf_n.get(lvl, 0) + part.tf_n[lvl]

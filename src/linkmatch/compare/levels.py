@@ -39,8 +39,8 @@ class Comparison:
 
 NAME: Final = Comparison(
     "name",
-    ("missing", "keys_all", "keys_most", "fuzzy_90", "fuzzy_80", "fuzzy_70", "fuzzy_60", "fuzzy_50",
-     "one_key", "different"),
+    ("missing", "keys_all", "keys_all_near", "keys_all_far", "keys_most", "keys_most_far",
+     "fuzzy_90", "fuzzy_80", "fuzzy_70", "fuzzy_60", "fuzzy_50", "one_key", "different"),
 )
 DOB: Final = Comparison(
     "dob",
@@ -53,6 +53,23 @@ PLACE: Final = Comparison("place_of_birth", ("missing", "agree", "disagree"))
 DOCUMENT: Final = Comparison("document", ("missing", "agree", "disagree"))
 ADDRESS: Final = Comparison("address", ("missing", "dice_90", "dice_75", "dice_60", "different"))
 COMPARISONS: Final = (NAME, DOB, SEX, NATIONALITY, PLACE, DOCUMENT, ADDRESS)
+
+KEYS_SPELLING_CUTS: Final = {"keys_all": (("keys_all_far", 0.0), ("keys_all_near", 0.7),
+                                          ("keys_all", 0.9)),
+                             "keys_most": (("keys_most_far", 0.0), ("keys_most", 0.7))}
+"""Name levels where the name keys agree, split by the Dice of the name filters.
+
+A name key is a consonant skeleton: it lets Mohamed meet Muhammad, but also Hassan meet
+Hussein and Hamid meet Hamza. Two names whose keys all agree are far likelier the same when
+they are also spelt alike: at 200,000 × 10,000 (synthetic, seed 0) 26 % of the compared pairs
+sharing every key with Dice ≥ 0.95 were true pairs, 4 % with Dice 0.7-0.8 and 1 % below 0.5.
+One level for all of them gave the respelled names the weight of the identical ones."""
+WHOLE_NAME_LEVELS: Final = tuple(NAME.levels.index(label) for labels in
+                                 KEYS_SPELLING_CUTS.values() for label, _ in labels)
+"""Name levels that need two or more shared name keys: blocking always catches them."""
+ALL_KEYS_LEVELS: Final = tuple(NAME.levels.index(label)
+                               for label, _ in KEYS_SPELLING_CUTS["keys_all"])
+"""Name levels where every key of the shorter name is shared."""
 
 FUZZY_THRESHOLDS: Final = (("fuzzy_50", 0.5), ("fuzzy_60", 0.6), ("fuzzy_70", 0.7),
                             ("fuzzy_80", 0.8), ("fuzzy_90", 0.9))
@@ -320,10 +337,12 @@ def compare_pairs_reference(left: EncodedSide, right: EncodedSide, li: I64, ri: 
     lvl[shared == 1] = NAME.levels.index("one_key")
     for label, cut in FUZZY_THRESHOLDS:
         lvl[dice >= cut] = NAME.levels.index(label)
-    lvl[shared >= 2] = NAME.levels.index("keys_most")
+    most = shared >= 2
     # "all": every token of the shorter name is matched, and the longer has at most one more
-    lvl[(shared >= 2) & (shared >= np.minimum(nl, nr)) & (np.maximum(nl, nr) - shared <= 1)] = \
-        NAME.levels.index("keys_all")
+    every = most & (shared >= np.minimum(nl, nr)) & (np.maximum(nl, nr) - shared <= 1)
+    for group, mask in (("keys_most", most & ~every), ("keys_all", every)):
+        for label, cut in KEYS_SPELLING_CUTS[group]:
+            lvl[mask & (dice >= cut)] = NAME.levels.index(label)
     lvl[name_missing] = 0
     levels[:, 0] = lvl
     tf = frequencies.set_log2(lkeys, found) if frequencies is not None else np.zeros(n)
@@ -402,7 +421,14 @@ def _eq_level(a: I64, b: I64) -> npt.NDArray[np.uint8]:
 
 # ------------------------------------------------------------------------- compiled kernel
 
-_L_MISSING, _L_ALL, _L_MOST = 0, NAME.levels.index("keys_all"), NAME.levels.index("keys_most")
+_L_MISSING = 0
+_ALL_LEVELS: Final = np.array([NAME.levels.index(label)
+                               for label, _ in KEYS_SPELLING_CUTS["keys_all"]], dtype=np.int64)
+_ALL_CUTS: Final = np.array([cut for _, cut in KEYS_SPELLING_CUTS["keys_all"]], dtype=np.float64)
+_MOST_LEVELS: Final = np.array([NAME.levels.index(label)
+                                for label, _ in KEYS_SPELLING_CUTS["keys_most"]], dtype=np.int64)
+_MOST_CUTS: Final = np.array([cut for _, cut in KEYS_SPELLING_CUTS["keys_most"]],
+                             dtype=np.float64)
 _L_ONE, _L_DIFF = NAME.levels.index("one_key"), NAME.levels.index("different")
 _FUZZY: Final = tuple((NAME.levels.index(label), cut) for label, cut in FUZZY_THRESHOLDS)
 _FUZZY_LEVELS: Final = np.array([lvl for lvl, _ in _FUZZY], dtype=np.int64)
@@ -441,7 +467,8 @@ def _compare_kernel(
         lsex: Any, rsex: Any, lnat: Any, rnat: Any, lpob: Any, rpob: Any,
         ldoc: Any, rdoc: Any, laddr: Any, lac: Any, raddr: Any, rac: Any,
         single_keys: Any, single_log2: Any, pair_codes: Any, pair_log2: Any, use_tf: bool,
-        fuzzy_levels: Any, fuzzy_cuts: Any, name_scale: float,
+        fuzzy_levels: Any, fuzzy_cuts: Any, all_levels: Any, all_cuts: Any, most_levels: Any,
+        most_cuts: Any, name_scale: float,
         levels: Any, name_score: Any, shared_out: Any, tf_out: Any,
 ) -> None:  # pragma: no cover - compiled
     width = lkeys.shape[1]
@@ -479,9 +506,14 @@ def _compare_kernel(
             if dice >= fuzzy_cuts[f]:
                 lvl = fuzzy_levels[f]
         if shared >= 2:
-            lvl = _L_MOST
             if shared >= min(nl, nr) and max(nl, nr) - shared <= 1:
-                lvl = _L_ALL
+                for f in range(len(all_cuts)):
+                    if dice >= all_cuts[f]:
+                        lvl = all_levels[f]
+            else:
+                for f in range(len(most_cuts)):
+                    if dice >= most_cuts[f]:
+                        lvl = most_levels[f]
         if nl == 0 or nr == 0:
             lvl = _L_MISSING
         levels[p, 0] = lvl
@@ -691,7 +723,8 @@ def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
             fr.single_log2 if fr is not None else empty_f,
             fr.pair_codes if fr is not None else empty_i,
             fr.pair_log2 if fr is not None else empty_f,
-            fr is not None, _FUZZY_LEVELS, _FUZZY_CUTS, float(name_scale),
+            fr is not None, _FUZZY_LEVELS, _FUZZY_CUTS, _ALL_LEVELS, _ALL_CUTS, _MOST_LEVELS,
+            _MOST_CUTS, float(name_scale),
             levels, name_score, shared, tf)
     return PairEvidence(levels=levels, name_score=name_score, shared_name_keys=shared,
                         name_tf=tf)

@@ -22,13 +22,14 @@ count tokens; it cannot read them).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from linkmatch.compare.levels import COMPARISONS, NAME, NATIONALITY
+from linkmatch.compare.levels import COMPARISONS, DOB, NAME, NATIONALITY, WHOLE_NAME_LEVELS
 
 __all__ = ["RARE_NAME_RECORDS", "TF_LEVELS", "FellegiSunter", "fit_em", "pattern_codes"]
 
@@ -91,6 +92,10 @@ class FellegiSunter:
     """log2(u_independent / u_joint) per (name level, nationality, place, document level):
     corrects the independence assumption where non-matches that share names also tend to share
     nationality and place (see :func:`_joint_adjustment`)."""
+    tf_counted: dict[int, dict[int, float]] = field(default_factory=dict)
+    """Per name level and frequency bucket (:func:`tf_bucket`), the name-frequency adjustment
+    counted from the data, which replaces the formula's ``tf_mean - tf`` there (see
+    :func:`counted_rare_names`)."""
 
     def level_weights(self) -> list[npt.NDArray[np.float64]]:
         """log2(m/u) per comparison and level (0 for missing)."""
@@ -114,7 +119,13 @@ class FellegiSunter:
             name_level = levels[:, 0]
             for lvl, mean in self.tf_mean.items():
                 sel = name_level == lvl
-                total[sel] += np.clip(mean - name_tf[sel], -_TF_CLIP, _TF_CLIP)
+                adjust = np.clip(mean - name_tf[sel], -_TF_CLIP, _TF_CLIP)
+                counted = self.tf_counted.get(lvl)
+                if counted:
+                    bucket = tf_bucket(name_tf[sel])
+                    for b, value in counted.items():
+                        adjust[bucket == b] = value
+                total[sel] += adjust
         return total
 
     def probability(self, levels: npt.NDArray[np.uint8],
@@ -136,6 +147,8 @@ class FellegiSunter:
             "tf_mean": {str(k): v for k, v in self.tf_mean.items()},
             "iterations": self.iterations,
             "joint_adjust": None if self.joint_adjust is None else self.joint_adjust.tolist(),
+            "tf_counted": {str(k): {str(b): v for b, v in t.items()}
+                           for k, t in self.tf_counted.items()},
         }
 
     @classmethod
@@ -149,6 +162,8 @@ class FellegiSunter:
             tf_mean={int(k): float(v) for k, v in state["tf_mean"].items()},
             iterations=int(state["iterations"]),
             joint_adjust=None if joint is None else np.asarray(joint, dtype=np.float64),
+            tf_counted={int(k): {int(b): float(v) for b, v in t.items()}
+                        for k, t in state.get("tf_counted", {}).items()},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -164,7 +179,80 @@ class FellegiSunter:
                 for comp, m, u in zip(COMPARISONS, self.m, self.u, strict=True)
             },
             "name_frequency_mean_log2": {NAME.levels[k]: v for k, v in self.tf_mean.items()},
+            "name_frequency_counted": {NAME.levels[k]: {f"2^-{b}": v for b, v in t.items()}
+                                       for k, t in self.tf_counted.items()},
         }
+
+
+TF_BUCKETS: Final = 64
+
+
+def tf_bucket(name_tf: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Frequency bucket of a shared name: b where the frequency is in (2^-(b+1), 2^-b]."""
+    out: npt.NDArray[np.int64] = np.clip(np.floor(-name_tf + 1e-9), 0, TF_BUCKETS - 1) \
+        .astype(np.int64)
+    return out
+
+
+_COUNTED_MIN_PAIRS: Final = 20.0
+_COUNTED_MIN_SAME_DATE: Final = 5
+
+
+def counted_rare_names(model: FellegiSunter, levels: Sequence[int], blocked: Mapping[int, int],
+                       reference: float, total_pairs: float) -> dict[int, dict[int, float]]:
+    """Name-frequency adjustments of rare names, counted from the blocked pairs.
+
+    The formula adjustment ``reference - log2 f`` assumes that a non-matching pair shares a
+    name in proportion to the name's frequency f, down to the rarest. At the rare end it is not
+    so: the frequency of a name key set is estimated by its rarest pair of keys and counts the
+    pair's own two records, and people who share a rare name are often kin (a son named after
+    his grandfather, cousins). At 200,000 × 10,000 (synthetic, seed 0) the candidates scored
+    0.5-0.6 were true 25 % of the time, most of them sharing every key of a rare name.
+
+    For the levels that blocking always catches, the blocked pairs can say it directly. Of the
+    ``n`` pairs at level L whose shared name falls in frequency bucket b (:func:`tf_bucket`),
+    the matches number about ``s / P(same date | match)`` · ``n / n_dated``, where ``s`` of them
+    share a full date of birth (which non-matches nearly never do) and ``n_dated`` have dates
+    on both sides; the rest are non-matches. The weight of (L, b) is then
+    ``log2(P(L, b | match) / P(L, b | non-match))``, returned as the adjustment to add to
+    ``log2(m_L / u_L)``. Only buckets rarer than ``reference`` (common names fill blocks
+    skipped as too large, which the blocked pairs miss), with at least
+    ``_COUNTED_MIN_SAME_DATE`` same-date pairs and ``_COUNTED_MIN_PAIRS`` non-matches; other
+    buckets keep the formula.
+
+    Args:
+        model: the fitted model (its prior, m and u).
+        levels: the name levels to count (all name keys shared).
+        blocked: pair counts by ``(level * TF_BUCKETS + bucket) * 4 + kind``, kind 0: all
+            pairs, 1: pairs with both dates, 2: pairs with the same full date.
+        reference: the formula's reference, log2 of the mean name frequency.
+        total_pairs: all pairs of the job.
+    """
+    n_match = model.lambda_ * total_pairs
+    non_pairs = max(total_pairs - n_match, 1.0)
+    same_date = float(model.m[1][DOB.levels.index("exact")])
+    out: dict[int, dict[int, float]] = {}
+    if n_match <= 0 or same_date <= 0:
+        return out
+    for lvl in levels:
+        m_l, u_l = float(model.m[0][lvl]), float(model.u[0][lvl])
+        if m_l <= 0 or u_l <= 0:
+            continue
+        table: dict[int, float] = {}
+        for b in range(int(np.ceil(-reference)), TF_BUCKETS):
+            code = (lvl * TF_BUCKETS + b) * 4
+            n, dated, same = (blocked.get(code + k, 0) for k in range(3))
+            if same < _COUNTED_MIN_SAME_DATE:
+                continue
+            matches = min(same / same_date * n / dated, float(n))
+            rest = n - matches
+            if rest < _COUNTED_MIN_PAIRS:
+                continue
+            weight = np.log2((matches / n_match) / (rest / non_pairs))
+            table[b] = float(weight - np.log2(m_l / u_l))
+        if table:
+            out[lvl] = table
+    return out
 
 
 def _normalise(counts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -180,7 +268,7 @@ def _normalise(counts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 # counted exactly from the blocked pairs instead of estimated from a random sample, where they are
 # too rare to be seen often (a random pair agreeing on two name keys is a one-in-10^4 event).
 _COUNTED_LEVELS: Final = {
-    0: (NAME.levels.index("keys_all"), NAME.levels.index("keys_most")),
+    0: WHOLE_NAME_LEVELS,
     1: (1,),  # dob exact (blocked through the full-date key)
     5: (1,),  # document agree (blocked through the document key)
 }
@@ -188,7 +276,7 @@ _COUNTED_LEVELS: Final = {
 # share a name often share a country): their u is taken among pairs that agree on names, the
 # pairs whose scores matter, instead of among random pairs.
 _NAME_CONDITIONED: Final = (3, 4)
-_NAME_AGREE: Final = (NAME.levels.index("keys_all"), NAME.levels.index("keys_most"))
+_NAME_AGREE: Final = WHOLE_NAME_LEVELS
 
 
 def _em(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64], fields: tuple[int, ...],
@@ -587,7 +675,7 @@ def _joint_adjustment(lv: npt.NDArray[np.int64], counts: npt.NDArray[np.float64]
     adjust = np.zeros(shape, dtype=np.float64)
     rnd = random_levels[:, list(_JOINT_FIELDS)]
     n_random = max(len(rnd), 1)
-    for name_level in (NAME.levels.index("keys_all"), NAME.levels.index("keys_most")):
+    for name_level in WHOLE_NAME_LEVELS:
         sel = lv[:, 0] == name_level
         if not sel.any():
             continue
