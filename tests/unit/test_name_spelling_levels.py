@@ -48,17 +48,17 @@ def _level(side: EncodedSide, a: int, b: int) -> str:
 
 
 def test_shared_keys_are_split_by_spelling() -> None:
-    side = _encode([("Mohamed", "Hassan"), ("Mohamed", "Hassan"), ("Muhammad", "Husayn"),
-                    ("Mohamed", "Hassan Ali"), ("Muhammad", "Husayn Ali")])
-    # the same name, spelt alike: the strongest level
-    assert _level(side, 0, 1) == "keys_all"
-    # the same consonant skeletons (Hassan / Husayn are two names): all keys shared, but a
-    # weaker level than the same spelling
-    respelt = _level(side, 0, 2)
-    assert respelt in ("keys_all_near", "keys_all_far")
-    # one more token on one side still counts as all keys shared, split the same way
-    assert _level(side, 3, 4) in ("keys_all_near", "keys_all_far")
-    assert _level(side, 0, 3) in ("keys_all", "keys_all_near")
+    side = _encode([("Hamid Abdulrahman", "Hassan"), ("Hamid Mustafa", "Hassan"),
+                    ("Hamza Mustafa", "Husayn"), ("Hamid", "Hassan"), ("Hamza", "Husayn")])
+    # two keys shared and one token each that the other lacks: "most keys"; spelt alike, the
+    # stronger of its two levels ...
+    assert _level(side, 0, 1) == "keys_most"
+    # ... spelt apart (Hamid / Hamza and Hassan / Husayn share their skeletons but are other
+    # names), the weaker
+    assert _level(side, 0, 2) == "keys_most_far"
+    # every key of the shorter name shared: one level, however spelt
+    assert _level(side, 3, 4) == "keys_all"
+    assert _level(side, 0, 3) == "keys_all"
 
 
 def test_spelling_levels_partition_the_key_levels() -> None:
