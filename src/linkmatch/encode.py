@@ -51,9 +51,7 @@ identical tables and reports.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import hmac
 import json
 import os
@@ -94,6 +92,7 @@ from linkmatch.io import (
     atomic_path,
     column_codes,
     content_digest,
+    gc_paused,
     iter_person_chunks,
 )
 from linkmatch.normalise.dates import BirthDate, DateParseError, alternative_readings, parse_date
@@ -831,27 +830,11 @@ def encode_frame(
     Raises:
         InputDataError: a row has no ``record_id``, or (``strict``) any value is invalid.
     """
-    with _gc_paused():
+    with gc_paused():
         return _encode_frame(frame, key, schema, source, strict, job_salt, today, decoys,
                              _digest, _decoy_start)
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause CPython's cyclic garbage collector, then restore its state.
-
-    Encoding allocates hundreds of thousands of small objects (tuples, strings) and creates
-    few reference cycles (collected once the collector runs again); each collection the
-    allocations trigger would walk every object alive, the normalisers' memo caches included.
-    Pausing it made warm 100,000-row chunks 6-21 % faster (and their times steadier).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _encode_frame(
