@@ -50,7 +50,7 @@ import pyarrow as pa
 
 import linkmatch
 from linkmatch.audit import _name_keys
-from linkmatch.compare.levels import FUZZY_THRESHOLDS, NAME
+from linkmatch.compare.levels import FUZZY_THRESHOLDS, KEYS_SPELLING_CUTS, NAME
 from linkmatch.encode import Hashers, encode_frame
 from linkmatch.evaluate import evaluate
 from linkmatch.match import match_encoded
@@ -146,9 +146,10 @@ def _pair_levels(compare: Any) -> Any:
             lvl[m == 1] = levels.index("one_key")
             for label, cut in FUZZY_THRESHOLDS:
                 lvl[dice >= cut] = levels.index(label)
-            lvl[m >= 2] = levels.index("keys_most")
-            lvl[(m >= 2) & (m >= np.minimum(nl, nr)) & (np.maximum(nl, nr) - m <= 1)] = \
-                levels.index("keys_all")
+            every = (m >= 2) & (m >= np.minimum(nl, nr)) & (np.maximum(nl, nr) - m <= 1)
+            for group, mask in (("keys_most", (m >= 2) & ~every), ("keys_all", every)):
+                for label, cut in KEYS_SPELLING_CUTS[group]:  # as the comparison splits them
+                    lvl[mask & (dice >= cut)] = levels.index(label)
             lvl[(nl == 0) | (nr == 0)] = 0
             out[sl, 0] = lvl
         return dataclasses.replace(ev, levels=out)
