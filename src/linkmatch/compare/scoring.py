@@ -22,6 +22,7 @@ count tokens; it cannot read them).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -108,7 +109,44 @@ class FellegiSunter:
 
     def log2_odds(self, levels: npt.NDArray[np.uint8],
                   name_tf: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float64]:
-        """Match log2-odds of each pair (prior included)."""
+        """Match log2-odds of each pair (prior included).
+
+        The weights of every comparison pattern (a few tens of thousands) are summed once into
+        a table read by each pair's pattern code, and the name-frequency adjustment is read
+        from per-level tables: a few passes over the pairs instead of one per comparison and
+        name level (84 ns per pair before). The same numbers, in the same order of addition,
+        as :meth:`log2_odds_reference` (property-tested).
+        """
+        weights = self.level_weights()
+        table = np.full(_PATTERNS, np.log2(self.lambda_ / (1.0 - self.lambda_)))
+        every = _all_patterns()
+        for j, w in enumerate(weights):
+            table += w[every[:, j]]
+        if self.joint_adjust is not None:
+            table += self.joint_adjust[every[:, 0], every[:, 3], every[:, 4], every[:, 5]]
+        total = table[pattern_codes(levels)]
+        if name_tf is not None and self.tf_mean:
+            mean = np.full(len(NAME.levels), np.nan)
+            for lvl, value in self.tf_mean.items():
+                mean[lvl] = value
+            name_level = levels[:, 0]
+            at_mean = mean[name_level]
+            has = ~np.isnan(at_mean)
+            adjust = np.where(has, np.clip(at_mean - name_tf, -_TF_CLIP, _TF_CLIP), 0.0)
+            if self.tf_counted:
+                counted = np.full((len(NAME.levels), TF_BUCKETS), np.nan)
+                for lvl, by_bucket in self.tf_counted.items():
+                    for b, value in by_bucket.items():
+                        counted[lvl, b] = value
+                at_counted = counted[name_level, tf_bucket(name_tf)]
+                adjust = np.where(has & ~np.isnan(at_counted), at_counted, adjust)
+            total += adjust
+        return total
+
+    def log2_odds_reference(self, levels: npt.NDArray[np.uint8],
+                            name_tf: npt.NDArray[np.float64] | None = None
+                            ) -> npt.NDArray[np.float64]:
+        """Plain reference of :meth:`log2_odds`: field by field, name level by name level."""
         weights = self.level_weights()
         total = np.full(len(levels), np.log2(self.lambda_ / (1.0 - self.lambda_)))
         for j, w in enumerate(weights):
@@ -185,6 +223,13 @@ class FellegiSunter:
 
 
 TF_BUCKETS: Final = 64
+_PATTERNS: Final = int(np.prod(_RADIX))
+
+
+@functools.lru_cache(maxsize=1)
+def _all_patterns() -> npt.NDArray[np.int64]:
+    """The levels of every pattern code, in code order."""
+    return _decode(np.arange(_PATTERNS, dtype=np.int64))
 
 
 def tf_bucket(name_tf: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
