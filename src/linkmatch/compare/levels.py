@@ -259,6 +259,25 @@ class NameFrequencies:
         out: npt.NDArray[np.float64] = np.where(hit, values[pos], 0.0)
         return out
 
+    def row_tables(self, keys: I64) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """log2 frequency of each key and of each pair of keys of every row, looked up at once.
+
+        ``single[r, a]`` is that of key ``a`` of row ``r``, ``pair[r, a, b]`` (``a < b``) that
+        of the pair of keys ``a`` and ``b``; 0 where a key is absent or unseen (as
+        :meth:`set_log2` reads them). The compiled comparison reads these instead of searching
+        the frequency tables pair after pair, a third of its time.
+        """
+        n, width = keys.shape
+        single = self._lookup(self.single_keys, self.single_log2, keys.ravel()).reshape(n, width)
+        pair = np.zeros((n, width, width))
+        for a in range(width):
+            for b in range(a + 1, width):
+                ok = (keys[:, a] != 0) & (keys[:, b] != 0)
+                if ok.any():
+                    pair[ok, a, b] = self._lookup(self.pair_codes, self.pair_log2,
+                                                  _pair_code(keys[ok, a], keys[ok, b]))
+        return single, pair
+
     def set_log2(self, keys: I64, present: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
         """log2 frequency of the key set ``keys[k][present[k]]`` of each row (0 if empty)."""
         n, width = keys.shape
@@ -441,24 +460,6 @@ _A = {name: ADDRESS.levels.index(name) for name in ADDRESS.levels}
 
 
 @njit(cache=True, nogil=True)
-def _lookup(table: Any, values: Any, query: int) -> float:  # pragma: no cover - compiled
-    n = len(table)
-    if n == 0:
-        return 0.0
-    pos = min(int(np.searchsorted(table, query)), n - 1)
-    if table[pos] == query:
-        return float(values[pos])
-    return 0.0
-
-
-@njit(cache=True, nogil=True)
-def _pair_code_scalar(a: int, b: int) -> Any:  # pragma: no cover - compiled
-    lo = np.uint64(min(a, b))
-    hi = np.uint64(max(a, b))
-    return np.int64((lo * np.uint64(0x9E3779B97F4A7C15)) ^ (hi * np.uint64(0xC2B2AE3D27D4EB4F)))
-
-
-@njit(cache=True, nogil=True)
 def _compare_kernel(
         li: Any, ri: Any,
         lbloom: Any, lbc: Any, rbloom: Any, rbc: Any,
@@ -469,7 +470,7 @@ def _compare_kernel(
         rmasks: Any, rdig: Any, rtr: Any, ralt: Any,
         lsex: Any, rsex: Any, lnat: Any, rnat: Any, lpob: Any, rpob: Any,
         ldoc: Any, rdoc: Any, laddr: Any, lac: Any, raddr: Any, rac: Any,
-        single_keys: Any, single_log2: Any, pair_codes: Any, pair_log2: Any, use_tf: bool,
+        lsingle: Any, lpair: Any, use_tf: bool,
         fuzzy_levels: Any, fuzzy_cuts: Any, all_levels: Any, all_cuts: Any, most_levels: Any,
         most_cuts: Any, name_scale: float,
         levels: Any, name_score: Any, shared_out: Any, tf_out: Any,
@@ -526,15 +527,14 @@ def _compare_kernel(
         if use_tf and shared == 1:
             for a in range(width):
                 if found[a]:
-                    tf = _lookup(single_keys, single_log2, lkeys[i, a])
+                    tf = lsingle[i, a]
                     break
         elif use_tf and shared >= 2:
             for a in range(width):
                 if found[a]:
                     for b in range(a + 1, width):
                         if found[b]:
-                            f2 = _lookup(pair_codes, pair_log2,
-                                         _pair_code_scalar(lkeys[i, a], lkeys[i, b]))
+                            f2 = lpair[i, a, b]
                             if f2 < tf:
                                 tf = f2
         tf_out[p] = tf
@@ -684,6 +684,17 @@ def balanced_name_scale(side: EncodedSide) -> float:
     return 1.0 / (2.0 * min(max(density, 0.05), 0.5))
 
 
+def _row_tables(side: EncodedSide, frequencies: NameFrequencies) -> tuple[
+        npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """:meth:`NameFrequencies.row_tables` of a side's name keys, kept on the side for the
+    frequencies it was made with (a batch is compared in several chunks of pairs)."""
+    cached = side.__dict__.get("_row_tables")
+    if cached is None or cached[0] is not frequencies:
+        cached = (frequencies, *frequencies.row_tables(side.name_keys))
+        side.__dict__["_row_tables"] = cached
+    return cached[1], cached[2]
+
+
 def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
                   frequencies: NameFrequencies | None = None, *,
                   name_scale: float = 1.0) -> PairEvidence:
@@ -704,8 +715,6 @@ def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
     tf = np.zeros(n, dtype=np.float64)
     if n:
         fr = frequencies
-        empty_i = np.zeros(0, dtype=np.int64)
-        empty_f = np.zeros(0, dtype=np.float64)
         ld, rd = left.dob, right.dob
         _compare_kernel(
             np.ascontiguousarray(li, dtype=np.int64), np.ascontiguousarray(ri, dtype=np.int64),
@@ -722,10 +731,8 @@ def compare_pairs(left: EncodedSide, right: EncodedSide, li: I64, ri: I64,
             left.sex_dob, right.sex_dob, left.nat, right.nat, left.pob, right.pob,
             left.doc, right.doc, left.address, left.address_count.astype(np.int64),
             right.address, right.address_count.astype(np.int64),
-            fr.single_keys if fr is not None else empty_i,
-            fr.single_log2 if fr is not None else empty_f,
-            fr.pair_codes if fr is not None else empty_i,
-            fr.pair_log2 if fr is not None else empty_f,
+            *(_row_tables(left, fr) if fr is not None else
+              (np.zeros((0, 0)), np.zeros((0, 0, 0)))),
             fr is not None, _FUZZY_LEVELS, _FUZZY_CUTS, _ALL_LEVELS, _ALL_CUTS, _MOST_LEVELS,
             _MOST_CUTS, float(name_scale),
             levels, name_score, shared, tf)
