@@ -143,10 +143,6 @@ def check_compatible(left: dict[str, Any], right: dict[str, Any]) -> None:
         )
 
 
-# Name levels at which a pair shares (nearly) a whole name: their frequency reference is that of
-# a record's whole name (see Job.fit).
-_WHOLE_NAME_LEVELS: Final = WHOLE_NAME_LEVELS
-
 
 # ------------------------------------------------------------------------------ left batches
 
@@ -474,7 +470,9 @@ class Job:
                          if tf_n[lvl]}
         reference = self._reference_log2(results)
         if reference is not None:
-            for lvl in _WHOLE_NAME_LEVELS:
+            # levels at which a pair shares (nearly) a whole name: the frequency reference is
+            # that of a record's whole name
+            for lvl in WHOLE_NAME_LEVELS:
                 if lvl in model.tf_mean:
                     model.tf_mean[lvl] = reference
             model.tf_counted = counted_rare_names(model, ALL_KEYS_LEVELS, tf_hist, reference,

@@ -1,4 +1,4 @@
-"""Name keys shared with different spellings are a weaker level than the same name spelt alike,
+"""Most name keys shared with different spellings is a weaker level than with the same spelling,
 and rare names are weighed by what the blocked pairs count, not by the frequency formula alone."""
 
 from __future__ import annotations
