@@ -401,14 +401,12 @@ class Job:
             ev = compare_pairs(side, right, li, ri, self.frequencies, name_scale=self.name_scale)
             pcodes = pattern_codes(ev.levels)
             histogram.update(_histogram(pcodes))
-            rare = np.isin(ev.levels[:, 0], ALL_KEYS_LEVELS) & \
-                (ev.name_tf <= self.rare_log2)
-            rare_histogram.update(_histogram(pcodes[rare]))
+            every = np.isin(ev.levels[:, 0], ALL_KEYS_LEVELS)  # every key of a name shared
+            rare_histogram.update(_histogram(pcodes[every & (ev.name_tf <= self.rare_log2)]))
             for lvl in TF_LEVELS:
                 sel = ev.levels[:, 0] == lvl
                 tf_sum[lvl] = int(np.rint(ev.name_tf[sel] * _TF_UNIT).astype(np.int64).sum())
                 tf_n[lvl] = int(sel.sum())
-            every = np.isin(ev.levels[:, 0], ALL_KEYS_LEVELS)
             code = (ev.levels[every, 0].astype(np.int64) * TF_BUCKETS +
                     tf_bucket(ev.name_tf[every])) * 4
             dob = ev.levels[every, 1]
