@@ -632,7 +632,8 @@ _DATE_LAYOUT: Final = (("dob_full", 1), ("dob_swap", 1), ("dob_yp1", 1), ("dob_y
 """The columns of :class:`_ValueStore` date values: (name, width), in order."""
 _DATE_START: Final = dict(zip([c for c, _ in _DATE_LAYOUT], np.cumsum(
     [0] + [w for _, w in _DATE_LAYOUT[:-1]]).tolist(), strict=True))
-_DATE_WIDTH: Final = sum(w for _, w in _DATE_LAYOUT)
+_DATE_WIDTHS: Final = dict(_DATE_LAYOUT)
+_DATE_WIDTH: Final = sum(_DATE_WIDTHS.values())
 
 
 def _date_values(h: Hashers, readings: Sequence[DateReading],
@@ -729,7 +730,7 @@ def _encode_dates(store: _ValueStore, h: Hashers, column: _Column, today: dt.dat
 
     def column_of(name: str) -> I64:
         start = _DATE_START[name]
-        width = dict(_DATE_LAYOUT)[name]
+        width = _DATE_WIDTHS[name]
         if width == 1:
             return np.ascontiguousarray(values[:, start])
         return np.ascontiguousarray(values[:, start:start + width])
@@ -833,8 +834,6 @@ def encode_frame(
     with gc_paused():
         return _encode_frame(frame, key, schema, source, strict, job_salt, today, decoys,
                              _digest, _decoy_start)
-
-
 
 
 def _encode_frame(
