@@ -52,10 +52,12 @@ __all__ = [
     "write_table",
 ]
 
-ENCODED_FORMAT: Final = "linkmatch-encoded/5"
+ENCODED_FORMAT: Final = "linkmatch-encoded/6"
 """Version 3: the name filter is stored folded and balanced by default (schema settings).
 Version 4: titles (haji, sheikh, ...) enter the name filter with the names (low weight: they are
-still not name keys), so filters of titled names differ from version 3's."""
+still not name keys), so filters of titled names differ from version 3's. Version 5: the name +
+day-and-month blocking key. Version 6: a title word last in its name part or alone in it
+(Mohammad | Syed) is a name, with a name key: keys and blocking keys of such names differ."""
 class RowNumbers:
     """The file row numbers of a frame's rows, kept in ``DataFrame.attrs``: an immutable int64
     array that copying shares (pandas deep-copies ``attrs`` on every operation, which for a

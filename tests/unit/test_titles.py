@@ -1,4 +1,8 @@
-"""Titles get low weight, not none: in the name filter, never a name key or a blocking key."""
+"""Titles get low weight, not none: in the name filter, never a name key or a blocking key.
+
+A title word last in its name part, or alone in it, is a family or father's name (Syed, Sheikh,
+Mirza): a name key like any other, shared by every spelling of the word.
+"""
 
 from __future__ import annotations
 
@@ -34,8 +38,27 @@ def test_a_title_enters_the_filter_but_not_the_keys() -> None:
     assert (side.bloom[0] != side.bloom[1]).any()
     dice = dice_pairs(side.bloom, side.bloom, np.array([0]), np.array([1]))[0]
     assert 0.75 < dice < 1.0
-    # a title alone is no name: empty filter, no keys
-    assert not side.bloom[2].any()
-    assert side.name_count[2] == 0
+    # a title alone in its part is a name: one key, a filter
+    assert side.bloom[2].any()
+    assert side.name_count[2] == 1
     # shared names under different titles stay close
     assert dice_pairs(side.bloom, side.bloom, np.array([3]), np.array([4]))[0] > 0.6
+
+
+def test_a_title_last_in_its_part_is_a_family_name() -> None:
+    side = _encode([("Mohammad", "Syed"), ("MOHAMMAD", "Sayyid"), ("Mohammad", ""),
+                    ("Mohammad", "Said"), ("Sayed Mohammad", ""), ("Mohammad", "سيد"),
+                    ("Ghulam Mirza", "Khan"), ("Ghulam", "Khan")])
+    keys = [set(side.name_keys[i].tolist()) - {0} for i in range(side.name_keys.shape[0])]
+    # the surname is a second name key, the same for every spelling and script
+    assert len(keys[0]) == 2
+    assert keys[0] == keys[1] == keys[5]
+    assert keys[2] < keys[0]
+    # ... and never the key of a name it is not (Syed is not Said)
+    assert keys[0] != keys[3]
+    assert keys[0] & keys[3] == keys[2]
+    # before a name, the word is an honorific again: no key of its own
+    assert keys[4] == keys[2]
+    # last in the given names (Ghulam Mirza) it is a name too
+    assert len(keys[6]) == 3
+    assert keys[7] < keys[6]

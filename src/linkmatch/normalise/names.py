@@ -1395,6 +1395,10 @@ def _attach(base: NameToken, tail: str) -> NameToken:
 _ARTICLE_SUFFIX: Final = re.compile(r"([a-z]{3,}?)u(?:sh|[lrsdtnz])")
 
 
+_NAMING_ROLES: Final = frozenset({"name", "prefix", "softprefix", "tail"})
+"""Roles of components that make a name of their own (or with their partner)."""
+
+
 def _group(comps: list[_Comp]) -> list[NameToken]:
     """Group the components of one name part into tokens (rules in name_tokens)."""
     out: list[NameToken] = []
@@ -1403,7 +1407,13 @@ def _group(comps: list[_Comp]) -> list[NameToken]:
     while i < n:
         c = comps[i]
         if c.role == "title":
-            out.append(NameToken(c.canon, c.canon, "title"))
+            # An honorific stands before the name it honours (Haji Ahmed, Sayed Ali). Last in a
+            # part, or alone in it (Mohammad | Syed), the same word is a family or father's
+            # name: Syed, Sheikh, Mirza and Haji are common ones in South Asia and Somalia, and
+            # dropping them would leave such a record one name key short. Its key stays the
+            # canonical title, so every spelling agrees and it never meets a rule key (Said).
+            kind = "title" if any(d.role in _NAMING_ROLES for d in comps[i + 1:]) else "name"
+            out.append(NameToken(c.canon, c.canon, kind))
             i += 1
             continue
         if c.role == "article":
@@ -1487,7 +1497,8 @@ class _AsciiWord(NamedTuple):
         comps: its components, exactly as :func:`_decompose` gives them for the folded word.
         tokens: what :func:`_group` makes of those components alone.
         opens: its last component may take the next word into its token or decide by it
-            (a prefix, an article, a particle: *Abd* | *Allah*, *al* | *Rashid*, *bin* | *X*).
+            (a prefix, an article, a particle, a title: *Abd* | *Allah*, *al* | *Rashid*,
+            *bin* | *X*, *Haji* | *Ahmed*).
         closes: its first component may join the word before (a tail, an article that may
             carry one, or Rahman: *Nasr* | *Allah*, *Salah* | *al-Din*, *Fazlur* | *Rahman*).
     """
@@ -1498,7 +1509,7 @@ class _AsciiWord(NamedTuple):
     closes: bool
 
 
-_OPENING_ROLES: Final = frozenset(["prefix", "softprefix", "article", "link"])
+_OPENING_ROLES: Final = frozenset(["prefix", "softprefix", "article", "link", "title"])
 _CLOSING_ROLES: Final = frozenset(["tail", "article"])
 
 
@@ -1589,7 +1600,9 @@ def name_tokens(
       *Habte* only before a saint's or God's name, as they are given names too;
     * joined Persian pairs of names are split (Alireza = Ali Reza, Mohammadreza);
     * Md, Mohd, Muhd are Muhammad; titles (haji, mullah, sheikh, sayed, mawlawi, mirza, dr,
-      mr ...) get ``kind="title"`` with a canonical text, which is also their key.
+      mr ...) before a name in their part get ``kind="title"`` with a canonical text, which is
+      also their key; last in a part or alone (Mohammad | Syed) the word is a family or
+      father's name: ``kind="name"``, with the same canonical text and key.
 
     Args:
         given: given name(s), any script.
