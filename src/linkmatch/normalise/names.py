@@ -1412,7 +1412,8 @@ def _group(comps: list[_Comp]) -> list[NameToken]:
             # name: Syed, Sheikh, Mirza and Haji are common ones in South Asia and Somalia, and
             # dropping them would leave such a record one name key short. Its key stays the
             # canonical title, so every spelling agrees and it never meets a rule key (Said).
-            kind = "title" if any(d.role in _NAMING_ROLES for d in comps[i + 1:]) else "name"
+            honours = any(d.role in _NAMING_ROLES for d in comps[i + 1:])
+            kind: TokenKind = "title" if honours else "name"
             out.append(NameToken(c.canon, c.canon, kind))
             i += 1
             continue
