@@ -62,3 +62,12 @@ def test_a_title_last_in_its_part_is_a_family_name() -> None:
     # last in the given names (Ghulam Mirza) it is a name too
     assert len(keys[6]) == 3
     assert keys[7] < keys[6]
+
+
+def test_somali_xaaji_is_haji() -> None:
+    side = _encode([("Cabdi", "Xaaji"), ("Abdi", "Haji"), ("Xaaji Cabdi", "Warsame"),
+                    ("Abdi", "Warsame")])
+    keys = [set(side.name_keys[i].tolist()) - {0} for i in range(side.name_keys.shape[0])]
+    assert len(keys[0]) == 2
+    assert keys[0] == keys[1]
+    assert keys[2] == keys[3]  # before a name, an honorific in either spelling

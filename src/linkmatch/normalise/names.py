@@ -986,7 +986,8 @@ def _forms_to(canon: str, spellings: str) -> dict[str, str]:
 # Titles: the canonical text is also the key (it has a vowel after its first letter, which a
 # rule key never has, so a title never shares a key with a name: Sayed vs the name Said).
 _TITLES: Final = {
-    **_forms_to("haji", "haji hajji hadji haj hajj hadj alhaji alhaj alhajji elhadj hajji"),
+    **_forms_to("haji", "haji hajji hadji haj hajj hadj alhaji alhaj alhajji elhadj hajji "
+                        "xaaji xaji xajji"),  # Somali spells it Xaaji
     **_forms_to("hajja", "hajja hajjah hajia hadja alhaja"),
     **_forms_to("mullah", "mullah mulla molla mollah"),
     **_forms_to("sheikh", "sheikh shaikh shaykh sheik shaik cheikh sheekh shiekh shekh"),
