@@ -272,10 +272,11 @@ def record_name_tokens(given: str, family: str, full: str) -> list[NameToken]:
 def record_filter_tokens(given: str, family: str, full: str) -> list[NameToken]:
     """The tokens entered into the record's name filter: its names and its titles.
 
-    Titles (*haji*, *sheikh*, *sayed*) get low weight rather than none: they are not name keys
-    (they neither block nor count among the keys that agree), but their q-grams are in the
-    filter, so a shared title nudges the fuzzy similarity and a title on one side only lowers
-    it a little. A record without a name gets an empty filter, title or not.
+    Titles before a name (*Haji* Ahmed, *Sayed* Ali) get low weight rather than none: they
+    are not name keys (they neither block nor count among the keys that agree), but their
+    q-grams are in the filter, so a shared title nudges the fuzzy similarity and a title on one
+    side only lowers it a little. (Last in its part the word is a name: Mohammad | Syed.) A
+    record without a name gets an empty filter, title or not.
     """
     tokens = [t for t in name_tokens(given, family, full) if t.kind != "particle"]
     return tokens if any(t.kind == "name" for t in tokens) else []

@@ -91,8 +91,9 @@ class NameToken:
         text: folded Latin spelling, ``[a-z]+`` (its q-grams feed the Bloom filters).
         key: variant key, ``[a-z0-9]+``: spelling variants of one name share it.
         kind: ``"name"``; ``"particle"`` for a patronymic link word (*bin*, *bint*, *ould*);
-            ``"title"`` for an honorific (*haji*, *sheikh*, *dr*), which should get low weight
-            downstream but is kept (it may be the only thing two records share).
+            ``"title"`` for an honorific before a name in its part (*haji*, *sheikh*, *dr*),
+            which should get low weight downstream but is kept (it may be the only thing two
+            records share); last in its part the same word is a ``"name"`` (a surname).
     """
 
     text: str
