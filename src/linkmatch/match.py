@@ -574,9 +574,11 @@ class Job:
         return code // buckets, code % buckets
 
     def _bucket_pairs(self, left: EncodedSide, lt: pa.Table, right: EncodedSide, rt: pa.Table,
-                      bucket: int, buckets: int) -> tuple[npt.NDArray[np.int64],
-                                                          npt.NDArray[np.int64]]:
-        """The pairs bucket ``bucket`` compares, sorted by (left row, right row)."""
+                      bucket: int, buckets: int) -> Iterator[tuple[npt.NDArray[np.int64],
+                                                                   npt.NDArray[np.int64]]]:
+        """The pairs bucket ``bucket`` compares, sorted by (left row, right row), in chunks of
+        whole left rows and at most about ``_CHUNK_PAIRS`` blocked pairs (as the batch passes:
+        one bucket of a skewed job may block many pairs)."""
         sides = []
         for side, table in ((left, lt), (right, rt)):
             keys, rows = explode(table.column("block_keys"))
@@ -593,9 +595,9 @@ class Job:
         index = BlockIndex.from_counts(
             (r_keys_b, r_rows_b), np.zeros(len(np.unique(r_keys_b)), dtype=np.int64),
             max_block_pairs=0)
-        li, ri = index.pairs(l_keys[in_l], l_rows[in_l])
-        own = owned_pairs(li, ri, (l_off, l_keys), (r_off, r_keys), bucket, buckets)
-        return li[own], ri[own]
+        for li, ri in index.pair_chunks(l_keys[in_l], l_rows[in_l], max_pairs=_CHUNK_PAIRS):
+            own = owned_pairs(li, ri, (l_off, l_keys), (r_off, r_keys), bucket, buckets)
+            yield li[own], ri[own]
 
     def _bucket_sides(self, left: pa.Table, right: pa.Table) -> tuple[EncodedSide, EncodedSide]:
         self._check_width(right, "right")
@@ -605,8 +607,11 @@ class Job:
                         buckets: int) -> _Patterns:
         """Pass 1 over one bucket: the pattern counts of the pairs it owns."""
         ls, rs = self._bucket_sides(left, right)
-        li, ri = self._bucket_pairs(ls, left, rs, right, bucket, buckets)
-        return self._pair_patterns(ls, rs, li, ri)
+        none = np.zeros(0, dtype=np.int64)
+        total = self._pair_patterns(ls, rs, none, none)
+        for li, ri in self._bucket_pairs(ls, left, rs, right, bucket, buckets):
+            _add_patterns(total, self._pair_patterns(ls, rs, li, ri))
+        return total
 
     def bucket_score(self, left: pa.Table, right: pa.Table, bucket: int,
                      buckets: int) -> pd.DataFrame:
@@ -614,12 +619,16 @@ class Job:
         assert self.model is not None
         assert self.frequencies is not None
         ls, rs = self._bucket_sides(left, right)
-        li, ri = self._bucket_pairs(ls, left, rs, right, bucket, buckets)
-        if not len(li):
+        rows = self.person_rows.of(rs.pid)
+        parts = []
+        for li, ri in self._bucket_pairs(ls, left, rs, right, bucket, buckets):
+            if len(li):
+                ev = compare_pairs(ls, rs, li, ri, self.frequencies, name_scale=self.name_scale)
+                parts.append(_candidates(ls, rs, li, ri, ev, self.model, self.threshold, rows))
+        parts = [p for p in parts if len(p)]
+        if not parts:
             return _empty_candidates()
-        ev = compare_pairs(ls, rs, li, ri, self.frequencies, name_scale=self.name_scale)
-        return _candidates(ls, rs, li, ri, ev, self.model, self.threshold,
-                           self.person_rows.of(rs.pid))
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
     def manifest(self, candidates: pd.DataFrame, pairs_compared: int,

@@ -3,6 +3,8 @@ give the local engine's candidates and model, whatever the number of buckets."""
 
 from __future__ import annotations
 
+import importlib
+
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -14,6 +16,7 @@ from linkmatch.pseudonymise.keys import Key
 from linkmatch.synth import SynthData
 
 THRESHOLD = 0.2
+MATCH_MODULE = importlib.import_module("linkmatch.match")  # linkmatch.match is the function
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +60,21 @@ def test_bucket_passes_equal_the_batch_passes(encoded: tuple[linkmatch.Encoded, 
                          threshold=THRESHOLD, chunk_rows=1000, workers=1)
     got, pairs, model = _by_buckets(left, right, buckets=buckets, chunk_rows=chunk_rows)
     assert len(want.candidates) > 50
+    pd.testing.assert_frame_equal(got, want.candidates)
+    assert pairs == want.manifest["counts"]["pairs_compared"]
+    assert model == want.manifest["model"]
+
+
+def test_bucket_passes_in_small_chunks_equal_the_batch_passes(
+        encoded: tuple[linkmatch.Encoded, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bucket's pairs are compared a chunk at a time (bounded memory), with the same result."""
+    left, right = encoded
+    want = match_encoded(left.manifest, left.table, right.manifest, right.table,
+                         threshold=THRESHOLD, chunk_rows=1000, workers=1)
+    chunk = 50
+    monkeypatch.setattr(MATCH_MODULE, "_CHUNK_PAIRS", chunk)
+    got, pairs, model = _by_buckets(left, right, buckets=3, chunk_rows=1000)
+    assert pairs > 3 * 20 * chunk  # so every bucket is compared in many chunks
     pd.testing.assert_frame_equal(got, want.candidates)
     assert pairs == want.manifest["counts"]["pairs_compared"]
     assert model == want.manifest["model"]
