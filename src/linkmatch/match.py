@@ -542,12 +542,9 @@ class Job:
                                              name_scale=self.name_scale))
                       for li, ri in self._pairs(batch))
         rows = self.right_person_rows
-        parts = [_candidates(side, self.right, li, ri, ev, model, self.threshold, rows)
-                 for li, ri, ev in chunks if len(li)]
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            return _empty_candidates()
-        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        return _concat_candidates(
+            _candidates(side, self.right, li, ri, ev, model, self.threshold, rows)
+            for li, ri, ev in chunks if len(li))
 
     # -- the same passes by hashed buckets of blocking keys ----------------------------------
     #
@@ -620,15 +617,12 @@ class Job:
         assert self.frequencies is not None
         ls, rs = self._bucket_sides(left, right)
         rows = self.person_rows.of(rs.pid)
-        parts = []
-        for li, ri in self._bucket_pairs(ls, left, rs, right, bucket, buckets):
-            if len(li):
-                ev = compare_pairs(ls, rs, li, ri, self.frequencies, name_scale=self.name_scale)
-                parts.append(_candidates(ls, rs, li, ri, ev, self.model, self.threshold, rows))
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            return _empty_candidates()
-        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        frequencies, model = self.frequencies, self.model
+        return _concat_candidates(
+            _candidates(ls, rs, li, ri,
+                        compare_pairs(ls, rs, li, ri, frequencies, name_scale=self.name_scale),
+                        model, self.threshold, rows)
+            for li, ri in self._bucket_pairs(ls, left, rs, right, bucket, buckets) if len(li))
 
 
     def manifest(self, candidates: pd.DataFrame, pairs_compared: int,
@@ -1005,6 +999,14 @@ def match_files(
 
 def _empty_candidates() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in CANDIDATE_COLUMNS})
+
+
+def _concat_candidates(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """The candidates of a batch's or bucket's chunks of pairs, in order, as one frame."""
+    kept = [p for p in parts if len(p)]
+    if not kept:
+        return _empty_candidates()
+    return kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
 
 
 def load_state(checkpoint: Path | None,

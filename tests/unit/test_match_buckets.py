@@ -74,7 +74,7 @@ def test_bucket_passes_in_small_chunks_equal_the_batch_passes(
     chunk = 50
     monkeypatch.setattr(MATCH_MODULE, "_CHUNK_PAIRS", chunk)
     got, pairs, model = _by_buckets(left, right, buckets=3, chunk_rows=1000)
-    assert pairs > 3 * 20 * chunk  # so every bucket is compared in many chunks
+    assert pairs > 3 * 20 * chunk  # so the buckets are compared in many chunks
     pd.testing.assert_frame_equal(got, want.candidates)
     assert pairs == want.manifest["counts"]["pairs_compared"]
     assert model == want.manifest["model"]
