@@ -60,8 +60,11 @@ def test_decoy_fields_are_drawn_from_other_records(small_data: SynthData, key: K
 def test_linkage_with_decoys_on_both_sides(small_data: SynthData, key: Key) -> None:
     """Screened and revealed, no decoy is left, and linkage quality barely moves."""
     def run(decoys: float) -> tuple[pd.DataFrame, int]:
-        left = encode_frame(small_data.left, key, decoys=decoys)
-        right = encode_frame(small_data.right, key, decoys=decoys)
+        # fixed job salts: which rows are copied into decoys follows the salt, and on 3,000
+        # records the F1 moves with that draw (+0.020 to +0.036 over 16 salts, measured with
+        # format 6): a drawn salt made this test pass or fail by chance
+        left = encode_frame(small_data.left, key, decoys=decoys, job_salt=bytes(16))
+        right = encode_frame(small_data.right, key, decoys=decoys, job_salt=bytes([1]) * 16)
         result = match_encoded(left.manifest, left.table, right.manifest, right.table)
         cands, dropped_left = screen_frame(result.candidates, side="left",
                                            manifest=left.manifest, key=key)
