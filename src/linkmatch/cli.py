@@ -78,6 +78,9 @@ def _match_args(p: argparse.ArgumentParser) -> None:
                         "the left file's row count, at least 50,000)")
     p.add_argument("--one-to-one", action="store_true",
                    help="at most one candidate per person on each side (greedy by score)")
+    p.add_argument("--name-bands", action="store_true",
+                   help="also block on bands of the name filters (LSH): more true pairs "
+                        "found, more pairs compared, lower precision (off by default)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run from OUT.work (same inputs and options)")
     p.add_argument("--workers", type=_positive, default=None,
@@ -352,6 +355,8 @@ def _write_candidates(frame: pd.DataFrame, manifest: dict[str, Any], out: Path) 
 
 def _match_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {"one_to_one": args.one_to_one}
+    if args.name_bands:
+        options["name_bands"] = True
     if args.max_block_pairs is not None:
         options["max_block_pairs"] = args.max_block_pairs
     if args.chunk_rows is not None:

@@ -32,7 +32,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -46,8 +46,14 @@ from linkmatch._parallel import default_workers
 from linkmatch._version import __version__
 from linkmatch.compare.blocking import (
     BlockIndex,
+    KeyIndex,
+    NameBands,
+    band_keys,
     bucket_of,
+    distinct_pairs,
     explode,
+    find_reference,
+    in_sorted,
     key_lists,
     owned_pairs,
     pairs_blocked,
@@ -85,8 +91,9 @@ from linkmatch.io import (
 )
 from linkmatch.schema import Schema
 
-__all__ = ["DEFAULT_THRESHOLD", "Job", "MatchResult", "assign_one_to_one", "check_options",
-           "group_persons", "load_state", "match_encoded", "match_files", "save_state"]
+__all__ = ["DEFAULT_THRESHOLD", "Job", "MatchResult", "NameBands", "assign_one_to_one",
+           "bands_option", "bands_setting", "check_options", "group_persons", "load_state",
+           "match_encoded", "match_files", "save_state"]
 
 DEFAULT_THRESHOLD: Final = 0.5
 """Posterior probability above which a pair is a candidate: the decision that minimises the
@@ -237,13 +244,14 @@ class Job:
 
     def __init__(self, left_manifest: dict[str, Any], right_manifest: dict[str, Any],
                  right_table: pa.Table, *, threshold: float,
-                 max_block_pairs: int | None) -> None:
+                 max_block_pairs: int | None, name_bands: NameBands | None = None) -> None:
         check_compatible(left_manifest, right_manifest)
         self.left_manifest = left_manifest
         self.right_manifest = right_manifest
         self.threshold = threshold
         self.max_block_pairs_option = max_block_pairs
         self.max_block_pairs = max_block_pairs  # the cap in force; plan() sets it if None
+        self.name_bands = name_bands
         schema = Schema.from_dict(left_manifest["schema"])
         self.name_bytes = schema.stored_name_bits // 8
         self._check_width(right_table, "right")
@@ -251,9 +259,15 @@ class Job:
         # balanced filters hide their weight: their Dice is rescaled to the plain Dice scale,
         # with a density estimated from the right side (the same for every engine and batch)
         self.name_scale = balanced_name_scale(self.right) if schema.name_balance else 1.0
-        rk, rr = explode(right_table.column("block_keys"))
+        # the right side's band keys: their blocks have a cap of their own, and a left
+        # record's bands that no right record holds are dropped at once (most of them)
+        self.right_band_keys = np.unique(band_keys(right_table.column("name_bf"),
+                                                   name_bands)[0]) \
+            if name_bands is not None else None
+        rk, rr = self.keys(right_table, held=False)
         self.right_keys = (rk, rr)
-        self.right_unique = np.unique(rk) if len(rk) else np.zeros(0, dtype=np.int64)
+        self.right_lookup = KeyIndex(rk)  # finds a left key among the right's distinct keys
+        self.right_unique = self.right_lookup.keys
         self.right_names = NameFrequencies.count(self.right.name_keys)
         self.person_rows = _person_rows(self.right)
         self.right_person_rows = self.person_rows.of(self.right.pid)
@@ -272,6 +286,24 @@ class Job:
         self._check_width(batch, "left")
         return EncodedSide(batch)
 
+    def keys(self, table: pa.Table, *, held: bool = True
+             ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(key, row) of a table's blocking keys, grouped by row: its encoded keys, then, with
+        :class:`~linkmatch.compare.blocking.NameBands`, its name filter's bands; with
+        ``held``, only the bands a right record holds (no other can block a pair; most
+        bands of a left record are dropped so, before any lookup in a sorted array)."""
+        keys, rows = explode(table.column("block_keys"))
+        if self.name_bands is None:
+            return keys, rows
+        filters = table.column("name_bf")
+        if not pa.types.is_fixed_size_binary(filters.type):  # as Spark hands a row over
+            filters = filters.cast(pa.binary(self.name_bytes))
+        bk, br = band_keys(filters, self.name_bands)
+        if held:
+            kept = self.right_lookup.contains(bk)
+            bk, br = bk[kept], br[kept]
+        return _by_row(keys, rows, bk, br, table.num_rows)
+
     def _check_width(self, table: pa.Table, side: str) -> None:
         """Refuse a name-filter column whose width disagrees with the manifest's schema."""
         field = table.schema.field("name_bf").type
@@ -289,13 +321,16 @@ class Job:
         # deduplicate only a file that is not so
         same_row = rows[1:] == rows[:-1]
         if bool(np.any(same_row & (keys[1:] <= keys[:-1]))):
-            pairs = np.unique(np.stack([keys, rows], axis=1), axis=0)
-            keys = pairs[:, 0]
-        pos = np.searchsorted(self.right_unique, keys)
-        pos = np.clip(pos, 0, max(len(self.right_unique) - 1, 0))
-        hit = self.right_unique[pos] == keys if len(self.right_unique) else \
-            np.zeros(len(keys), dtype=bool)
-        index, count = np.unique(pos[hit], return_counts=True)
+            keys = distinct_pairs(keys, rows)[0]
+        if self.name_bands is not None:  # a record's bands are distinct (band_keys)
+            bands = band_keys(batch.column("name_bf"), self.name_bands)[0]
+            keys = np.concatenate([keys, bands])
+        # a slim job (Spark's co-group tasks) has no hash table: its broadcast stays small
+        lookup: KeyIndex | None = vars(self).get("right_lookup")
+        pos = lookup.find(keys) if lookup is not None else find_reference(self.right_unique, keys)
+        counts = np.bincount(pos[pos >= 0], minlength=len(self.right_unique))
+        index = np.flatnonzero(counts)
+        count = counts[index]
         pids = side.pid
         if len(pids) and not bool(np.all(pids[1:] >= pids[:-1])):
             raise InputDataError("the left encoded file is not sorted by pseudonym; use the "
@@ -335,8 +370,11 @@ class Job:
             hashes.append(s.hashes)
         self.left_rows, self.left_persons = rows, persons
         self.max_block_pairs = block_cap(self.max_block_pairs_option, rows)
-        self.index = BlockIndex.from_counts(self.right_keys, left_counts,
-                                            max_block_pairs=self.max_block_pairs)
+        self.index = BlockIndex.from_counts(
+            self.right_keys, left_counts, max_block_pairs=self.max_block_pairs,
+            band_keys=self.right_band_keys,
+            band_cap=self.name_bands.cap if self.name_bands is not None else 0,
+            lookup=self.right_lookup)
         # the keys that can block a pair: held by both sides and not skipped (what an engine
         # splitting the work by hashed buckets of keys needs to know, without the right side)
         live = self.right_unique[left_counts > 0]
@@ -361,7 +399,7 @@ class Job:
                                                          npt.NDArray[np.int64]]]:
         """The batch's blocked pairs, in chunks of at most about ``_CHUNK_PAIRS`` pairs."""
         assert self.index is not None
-        keys, rows = explode(batch.column("block_keys"))
+        keys, rows = self.keys(batch)
         return self.index.pair_chunks(keys, rows, max_pairs=_CHUNK_PAIRS)
 
     def patterns(self, batch: pa.Table, number: int, *, keep: bool = False,
@@ -447,7 +485,7 @@ class Job:
             random_levels = compare_pairs(sample, self.right, rl.astype(np.int64),
                                           rr.astype(np.int64),
                                           name_scale=self.name_scale).levels
-            random_blocked = pairs_blocked(explode(sample_table.column("block_keys")),
+            random_blocked = pairs_blocked(self.keys(sample_table),
                                            self.right_keys, rl.astype(np.int64),
                                            rr.astype(np.int64), self.live_keys)
         else:
@@ -558,15 +596,16 @@ class Job:
     def slim(self) -> Job:
         """This job without the right side (what bucket tasks need: global values only)."""
         out = copy.copy(self)
-        for name in ("right", "right_keys", "right_names", "right_person_rows", "index"):
+        for name in ("right", "right_keys", "right_band_keys", "right_lookup", "right_names",
+                     "right_person_rows", "index"):
             vars(out).pop(name, None)
         return out
 
     def bucket_rows(self, table: pa.Table, buckets: int) -> tuple[npt.NDArray[np.int64],
                                                                   npt.NDArray[np.int64]]:
         """(row, bucket) of each distinct bucket of each row's live keys (after :meth:`plan`)."""
-        keys, rows = explode(table.column("block_keys"))
-        live = _member(keys, self.live_keys)
+        keys, rows = self.keys(table, held=False)  # a slim job has no right side
+        live = in_sorted(keys, self.live_keys)
         code = np.unique(rows[live] * buckets + bucket_of(keys[live], buckets))
         return code // buckets, code % buckets
 
@@ -578,8 +617,8 @@ class Job:
         one bucket of a skewed job may block many pairs)."""
         sides = []
         for side, table in ((left, lt), (right, rt)):
-            keys, rows = explode(table.column("block_keys"))
-            live = _member(keys, self.live_keys)
+            keys, rows = self.keys(table, held=False)
+            live = in_sorted(keys, self.live_keys)
             sides.append(key_lists(keys[live], rows[live], side.size))
         (l_off, l_keys), (r_off, r_keys) = sides
         l_rows = np.repeat(np.arange(left.size, dtype=np.int64), np.diff(l_off))
@@ -640,6 +679,7 @@ class Job:
             "schema_fingerprint": self.left_manifest.get("schema_fingerprint"),
             "threshold": self.threshold,
             "max_block_pairs": self.max_block_pairs,
+            "name_bands": bands_setting(self.name_bands),
             "one_to_one": one_to_one,
             "input_content_sha256": {"left": self.left_manifest.get("content_sha256"),
                                      "right": self.right_manifest.get("content_sha256")},
@@ -681,13 +721,28 @@ def block_cap(max_block_pairs: int | None, left_rows: int) -> int:
     return max(DEFAULT_MAX_BLOCK_PAIRS, left_rows)
 
 
-def _member(keys: npt.NDArray[np.int64], sorted_set: npt.NDArray[np.int64]
-            ) -> npt.NDArray[np.bool_]:
-    """Which ``keys`` are in the sorted array ``sorted_set``."""
-    if not len(sorted_set):
-        return np.zeros(len(keys), dtype=np.bool_)
-    pos = np.minimum(np.searchsorted(sorted_set, keys), len(sorted_set) - 1)
-    return np.asarray(sorted_set[pos] == keys)
+def _by_row(keys_a: npt.NDArray[np.int64], rows_a: npt.NDArray[np.int64],
+            keys_b: npt.NDArray[np.int64], rows_b: npt.NDArray[np.int64],
+            num_rows: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Two (key, row) lists, each grouped by row, as one grouped by row (a row's ``a`` keys
+    first): blocking walks a row's keys together."""
+    count_a = np.bincount(rows_a, minlength=num_rows)
+    count_b = np.bincount(rows_b, minlength=num_rows)
+    start = np.cumsum(count_a + count_b) - (count_a + count_b)
+    first_a = np.cumsum(count_a) - count_a
+    first_b = np.cumsum(count_b) - count_b
+    keys = np.empty(len(keys_a) + len(keys_b), dtype=np.int64)
+    rows = np.empty(len(keys), dtype=np.int64)
+    at_a = start[rows_a] + np.arange(len(keys_a)) - first_a[rows_a]
+    at_b = start[rows_b] + count_a[rows_b] + np.arange(len(keys_b)) - first_b[rows_b]
+    keys[at_a], rows[at_a] = keys_a, rows_a
+    keys[at_b], rows[at_b] = keys_b, rows_b
+    return keys, rows
+
+
+def bands_setting(bands: NameBands | None) -> dict[str, int] | None:
+    """The name bands' setting as a manifest and a checkpoint record it (None: not used)."""
+    return asdict(bands) if bands is not None else None
 
 
 def _add_patterns(total: _Patterns, part: _Patterns) -> None:
@@ -835,6 +890,7 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
             "right": job.right_manifest.get("content_sha256"),
             "threshold": job.threshold,
             "max_block_pairs": job.max_block_pairs,
+            "name_bands": bands_setting(job.name_bands),
             "chunk_rows": [s[2] for s in source.spans[:1]],
             "batches": n,
             "library_version": __version__,
@@ -902,6 +958,19 @@ def check_options(threshold: float | None, max_block_pairs: int | None,
     return threshold
 
 
+def bands_option(name_bands: bool | NameBands | None) -> NameBands | None:
+    """The name bands an option asks for: ``True`` the default setting, false none.
+
+    Raises:
+        ConfigError: neither a bool nor a :class:`~linkmatch.compare.blocking.NameBands`.
+    """
+    if isinstance(name_bands, NameBands):
+        return name_bands
+    if name_bands is None or isinstance(name_bands, bool):
+        return NameBands() if name_bands else None
+    raise ConfigError("name_bands must be True, False or a NameBands setting")
+
+
 def match_encoded(
     left_manifest: dict[str, Any],
     left_table: pa.Table,
@@ -912,6 +981,7 @@ def match_encoded(
     max_block_pairs: int | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     one_to_one: bool = False,
+    name_bands: bool | NameBands = False,
     checkpoint: Path | None = None,
     workers: int = 1,
     progress: ProgressFn | None = None,
@@ -928,6 +998,10 @@ def match_encoded(
         chunk_rows: left rows compared per batch (bounds memory; results do not depend on it).
         one_to_one: keep at most one candidate per left person and per right person, chosen
             greedily by descending score (for files known to hold each person once).
+        name_bands: also block on bands of the name filters (bit-sampling LSH, ``True`` for
+            the default :class:`~linkmatch.compare.blocking.NameBands`): finds true pairs
+            whose names carry compounded corruptions, at the cost of more pairs compared and
+            a lower precision (``docs/benchmarks.md``). Off by default.
         checkpoint: a private directory for resumable runs: the fitted model and each batch's
             candidates are kept there as they are done, and reused by a later call with the
             same inputs and parameters (so a killed run resumes where it stopped, with
@@ -942,7 +1016,7 @@ def match_encoded(
     threshold = check_options(threshold, max_block_pairs, chunk_rows)
     check_compatible(left_manifest, right_manifest)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
-              max_block_pairs=max_block_pairs)
+              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands))
     source = LeftSource(table=left_table, chunk_rows=chunk_rows)
     return _run(job, source, checkpoint=checkpoint, workers=workers, one_to_one=one_to_one,
                 progress=progress)
@@ -956,6 +1030,7 @@ def match_files(
     max_block_pairs: int | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     one_to_one: bool = False,
+    name_bands: bool | NameBands = False,
     checkpoint: Path | None = None,
     workers: int | None = None,
     progress: ProgressFn | None = None,
@@ -977,7 +1052,7 @@ def match_files(
     right_manifest, right_table = read_encoded(right)
     check_compatible(left_manifest, right_manifest)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
-              max_block_pairs=max_block_pairs)
+              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands))
     source = LeftSource(path=Path(left), chunk_rows=chunk_rows)
 
     def verify() -> None:

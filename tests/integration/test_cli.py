@@ -141,3 +141,22 @@ def test_invalid_values_counted_never_shown(workdir: Path) -> None:
     assert strict.returncode == 1
     assert "row 1" in strict.stderr
     assert "2023-02-30" not in strict.stderr
+
+
+def test_match_with_name_bands(workdir: Path) -> None:
+    """``--name-bands``: more pairs compared, the setting in the manifest, no value shown."""
+    d, key = workdir, workdir / "linkage.key"
+    for side, name in (("left", "NA"), ("right", "NB")):
+        run("encode", d / f"data/{side}.csv", "--key-file", key, "--out", d / f"{name}.lmenc")
+    plain = run("match", d / "NA.lmenc", d / "NB.lmenc", "--out", d / "nb0.csv")
+    banded = run("match", d / "NA.lmenc", d / "NB.lmenc", "--out", d / "nb1.csv",
+                 "--name-bands")
+    m0 = json.loads((d / "nb0.csv.manifest.json").read_text())
+    m1 = json.loads((d / "nb1.csv.manifest.json").read_text())
+    assert m0["name_bands"] is None
+    assert m1["name_bands"]["bands"] == 150
+    assert m1["counts"]["pairs_compared"] > m0["counts"]["pairs_compared"]
+    assert len(pd.read_csv(d / "nb1.csv")) > 0
+    names = set(pd.read_csv(d / "data/left.csv", dtype=str)["family_name"].dropna())
+    for proc in (plain, banded):
+        assert not any(n in proc.stderr + proc.stdout for n in names if len(n) > 3)

@@ -9,11 +9,19 @@ from hypothesis import strategies as st
 
 from linkmatch.compare.blocking import (
     BlockIndex,
+    KeyIndex,
+    NameBands,
+    band_keys,
+    band_keys_reference,
     bucket_of,
     candidate_pairs,
     candidate_pairs_reference,
+    distinct_pairs,
     explode,
+    find_reference,
+    in_sorted,
     key_lists,
+    key_lists_reference,
     owned_pairs,
     owned_pairs_reference,
     pairs_blocked,
@@ -126,3 +134,87 @@ def test_pairs_blocked_matches_reference(left: list[list[int]], right: list[list
                         np.array(li, dtype=np.int64), np.array(ri, dtype=np.int64),
                         np.array(sorted(live), dtype=np.int64))
     assert got.tolist() == pairs_blocked_reference(left, right, li, ri, live)
+
+
+filters = st.integers(1, 6).flatmap(
+    lambda width: st.lists(st.binary(min_size=width, max_size=width), min_size=1, max_size=12))
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=filters, bits=st.integers(1, 32), bands=st.integers(1, 6),
+       seed=st.integers(0, 2**32 - 1))
+def test_band_keys_match_reference(rows: list[bytes], bits: int, bands: int,
+                                   seed: int) -> None:
+    """The compiled bands equal the plain ones: keys grouped by row, none for an empty filter."""
+    if bits > len(rows[0]) * 8:
+        bits = len(rows[0]) * 8
+    setting = NameBands(bits=bits, bands=bands, cap=10, seed=seed)
+    column = pa.array(rows, type=pa.binary(len(rows[0])))
+    got_k, got_r = band_keys(column, setting)
+    want = band_keys_reference(rows, setting)
+    assert got_r.tolist() == [i for i, ks in enumerate(want) for _ in ks]
+    assert got_k.tolist() == [k for ks in want for k in ks]
+    for ks, raw in zip(want, rows, strict=True):
+        assert len(set(ks)) == len(ks) == (bands if any(raw) else 0)
+    # a slice of the column gives the slice's bands (the Arrow offset is honoured)
+    if len(rows) > 2:
+        sk, _ = band_keys(column.slice(1), setting)
+        assert sk.tolist() == [k for ks in want[1:] for k in ks]
+
+
+@settings(max_examples=150, deadline=None)
+@given(members=st.lists(st.integers(-2**63, 2**63 - 1) | st.integers(-5, 5), max_size=60),
+       probes=st.lists(st.integers(-2**63, 2**63 - 1) | st.integers(-5, 5), max_size=60))
+def test_key_index_matches_binary_search(members: list[int], probes: list[int]) -> None:
+    index = KeyIndex(np.array(members, dtype=np.int64))
+    sorted_members = np.unique(np.array(members, dtype=np.int64))
+    probe = np.array(probes + members, dtype=np.int64)
+    assert index.find(probe).tolist() == find_reference(sorted_members, probe).tolist()
+    assert index.contains(probe).tolist() == in_sorted(probe, sorted_members).tolist()
+    assert index.keys.tolist() == sorted_members.tolist()
+    assert len(index) == len(sorted_members)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lists=st.lists(st.lists(st.integers(-2**63, 2**63 - 1) | st.integers(0, 4),
+                               max_size=6), max_size=12),
+       extra_rows=st.integers(0, 3))
+def test_key_lists_per_row_match_one_sort(lists: list[list[int]], extra_rows: int) -> None:
+    """Keys grouped by row (the compiled per-row sort) and shuffled (one global sort) give
+    the reference's lists."""
+    k, r = explode(pa.array(lists, type=pa.list_(pa.int64())))
+    n = len(lists) + extra_rows
+    want = key_lists_reference(k, r, n)
+    got = key_lists(k, r, n)
+    assert got[0].tolist() == want[0].tolist()
+    assert got[1].tolist() == want[1].tolist()
+    perm = np.random.default_rng(len(k)).permutation(len(k))
+    shuffled = key_lists(k[perm], r[perm], n)
+    assert shuffled[1].tolist() == want[1].tolist()
+    for row, keys_ in enumerate(lists):
+        assert want[1][want[0][row]:want[0][row + 1]].tolist() == sorted(set(keys_))
+
+
+@settings(max_examples=150, deadline=None)
+@given(left=keys, right=keys, cap=st.integers(1, 40), band_cap=st.integers(1, 40),
+       bands=st.sets(st.integers(1, 12)))
+def test_band_cap_matches_reference(left: list[list[int]], right: list[list[int]], cap: int,
+                                    band_cap: int, bands: set[int]) -> None:
+    """Keys of the band set are skipped above their own cap, the others above the cap."""
+    lk, lr = explode(pa.array(left, type=pa.list_(pa.int64())))
+    index = BlockIndex((lk, lr), explode(pa.array(right, type=pa.list_(pa.int64()))),
+                       max_block_pairs=cap, band_keys=np.array(sorted(bands), dtype=np.int64),
+                       band_cap=band_cap)
+    li, ri = index.pairs(lk, lr)
+    assert set(zip(li.tolist(), ri.tolist(), strict=True)) == candidate_pairs_reference(
+        left, right, max_block_pairs=cap, band_keys=bands, band_cap=band_cap)
+
+
+@settings(max_examples=100, deadline=None)
+@given(pairs=st.lists(st.tuples(st.integers(-2**63, 2**63 - 1) | st.integers(0, 3),
+                                st.integers(0, 5)), max_size=40))
+def test_distinct_pairs_match_unique_rows(pairs: list[tuple[int, int]]) -> None:
+    keys_ = np.array([k for k, _ in pairs], dtype=np.int64)
+    rows = np.array([r for _, r in pairs], dtype=np.int64)
+    got_k, got_r = distinct_pairs(keys_, rows)
+    assert list(zip(got_k.tolist(), got_r.tolist(), strict=True)) == sorted(set(pairs))

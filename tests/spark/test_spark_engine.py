@@ -13,6 +13,7 @@ from pyspark.sql import SparkSession
 from spark_data import THRESHOLD, EncodedFiles
 
 import linkmatch
+from linkmatch.compare.blocking import NameBands
 from linkmatch.engines import spark as spark_engine
 from linkmatch.errors import ConfigError, EngineError, InputDataError
 from linkmatch.io import write_encoded
@@ -182,3 +183,22 @@ def test_a_dataset_that_cannot_be_written_is_not_published(
     with pytest.raises(ConfigError, match="Parquet dataset"):
         spark_engine.match_files(encoded_files.left_path, encoded_files.right_path,
                                  spark=spark, out=(tmp_path / "c.csv").as_uri())
+
+
+@pytest.mark.parametrize("plan", ["broadcast", "cogroup"])
+def test_name_bands_give_local_candidates_on_both_plans(
+        spark: SparkSession, encoded_files: EncodedFiles, plan: str) -> None:
+    """The bands are computed from the filters in each task (a row's bands send it to their
+    buckets on the co-group plan): the local engine's candidates, model and counts."""
+    left, right = encoded_files.left, encoded_files.right
+    bands = NameBands(bits=24, bands=20, cap=500)
+    want = match_encoded(left.manifest, left.table, right.manifest, right.table,
+                         threshold=THRESHOLD, chunk_rows=1000, name_bands=bands)
+    got = spark_engine.match_encoded(left.manifest, left.table, right.manifest, right.table,
+                                     spark=spark, threshold=THRESHOLD, chunk_rows=1000,
+                                     plan=plan,  # type: ignore[arg-type]
+                                     buckets=5, name_bands=bands)
+    _same(got.candidates, want.candidates)
+    assert got.manifest["model"] == want.manifest["model"]
+    assert got.manifest["counts"] == want.manifest["counts"]
+    assert got.manifest["name_bands"] == want.manifest["name_bands"] is not None

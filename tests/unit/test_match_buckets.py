@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 import linkmatch
+from linkmatch.compare.blocking import NameBands
 from linkmatch.encode import encode_frame
 from linkmatch.match import Job, group_persons, match_encoded
 from linkmatch.pseudonymise.keys import Key
@@ -25,10 +26,11 @@ def encoded(small_data: SynthData, key: Key) -> tuple[linkmatch.Encoded, linkmat
 
 
 def _by_buckets(left: linkmatch.Encoded, right: linkmatch.Encoded, *, buckets: int,
-                chunk_rows: int) -> tuple[pd.DataFrame, int, dict[str, object]]:
+                chunk_rows: int, name_bands: NameBands | None = None
+                ) -> tuple[pd.DataFrame, int, dict[str, object]]:
     """The three passes as an engine splitting the pairs by buckets runs them."""
     job = Job(left.manifest, right.manifest, right.table, threshold=THRESHOLD,
-              max_block_pairs=50_000)
+              max_block_pairs=50_000, name_bands=name_bands)
     table = left.table.replace_schema_metadata(None)
     batches = [table.slice(lo, chunk_rows) for lo in range(0, table.num_rows, chunk_rows)]
     job.plan([job.stats(b) for b in batches])
@@ -75,6 +77,26 @@ def test_bucket_passes_in_small_chunks_equal_the_batch_passes(
     monkeypatch.setattr(MATCH_MODULE, "_CHUNK_PAIRS", chunk)
     got, pairs, model = _by_buckets(left, right, buckets=3, chunk_rows=1000)
     assert pairs > 3 * 20 * chunk  # so the buckets are compared in many chunks
+    pd.testing.assert_frame_equal(got, want.candidates)
+    assert pairs == want.manifest["counts"]["pairs_compared"]
+    assert model == want.manifest["model"]
+
+
+def test_bucket_passes_with_name_bands_equal_the_batch_passes(
+        encoded: tuple[linkmatch.Encoded, ...]) -> None:
+    """Band keys travel with a row to its buckets, as its encoded keys do: same candidates,
+    pairs and model as the batch passes, which compare more pairs than without bands."""
+    left, right = encoded
+    bands = NameBands(bits=24, bands=20, cap=500)
+    want = match_encoded(left.manifest, left.table, right.manifest, right.table,
+                         threshold=THRESHOLD, chunk_rows=1000, workers=1,
+                         max_block_pairs=50_000, name_bands=bands)
+    without = match_encoded(left.manifest, left.table, right.manifest, right.table,
+                            threshold=THRESHOLD, chunk_rows=1000, workers=1,
+                            max_block_pairs=50_000)
+    assert want.manifest["counts"]["pairs_compared"] > \
+        without.manifest["counts"]["pairs_compared"]
+    got, pairs, model = _by_buckets(left, right, buckets=5, chunk_rows=700, name_bands=bands)
     pd.testing.assert_frame_equal(got, want.candidates)
     assert pairs == want.manifest["counts"]["pairs_compared"]
     assert model == want.manifest["model"]

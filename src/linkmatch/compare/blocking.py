@@ -22,9 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
-__all__ = ["BlockIndex", "BlockingStats", "bucket_of", "candidate_pairs",
-           "candidate_pairs_reference", "key_lists", "owned_pairs", "owned_pairs_reference",
-           "pairs_blocked", "pairs_blocked_reference"]
+from linkmatch.errors import ConfigError, InputDataError
+
+__all__ = ["BlockIndex", "BlockingStats", "KeyIndex", "NameBands", "band_keys",
+           "band_keys_reference", "bucket_of", "candidate_pairs", "candidate_pairs_reference",
+           "distinct_pairs", "find_reference", "in_sorted", "key_lists", "key_lists_reference",
+           "owned_pairs", "owned_pairs_reference", "pairs_blocked", "pairs_blocked_reference"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -46,56 +49,156 @@ def explode(block_keys: pa.ChunkedArray | pa.Array) -> tuple[IntArray, IntArray]
     return keys, rows
 
 
+def in_sorted(keys: IntArray, sorted_set: IntArray) -> npt.NDArray[np.bool_]:
+    """Which ``keys`` are in the sorted array ``sorted_set``."""
+    if not len(sorted_set):
+        return np.zeros(len(keys), dtype=np.bool_)
+    pos = np.minimum(np.searchsorted(sorted_set, keys), len(sorted_set) - 1)
+    return np.asarray(sorted_set[pos] == keys)
+
+
+def distinct_pairs(keys: IntArray, rows: IntArray) -> tuple[IntArray, IntArray]:
+    """The distinct (key, row) pairs, sorted by key then row (``np.unique(axis=0)`` of the
+    stacked pairs, which is 6 times slower: it sorts them as opaque records)."""
+    keys = np.asarray(keys, dtype=np.int64)
+    rows = np.asarray(rows, dtype=np.int64)
+    order = np.lexsort((rows, keys))
+    k, r = keys[order], rows[order]
+    if len(k):
+        first = np.r_[True, (k[1:] != k[:-1]) | (r[1:] != r[:-1])]
+        k, r = k[first], r[first]
+    return k, r
+
+
+class KeyIndex:
+    """The sorted distinct ``keys``, with a hash table to find many unsorted keys among them.
+
+    A binary search per key (``np.searchsorted``) through a large sorted array costs a cache
+    miss per step: with the name bands, the lookups of a 200,000 × 10,000 job's keys took 23 s
+    of its 56. This open-addressing table (at most half full, keys placed by the SplitMix64
+    finaliser, linear probing) answers with about one memory access per key.
+    """
+
+    def __init__(self, keys: IntArray) -> None:
+        self.keys = np.unique(np.asarray(keys, dtype=np.int64))
+        size = 1 << max(4, int(2 * max(len(self.keys), 1) - 1).bit_length())
+        # int32 positions: half the memory (32 MiB for 3.5 million keys)
+        self.slots = np.full(size, -1, dtype=np.int32 if len(self.keys) < 2**31 else np.int64)
+        _index_insert(self.slots, self.keys)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def find(self, keys: IntArray) -> IntArray:
+        """The position of each key in :attr:`keys`, or -1 where it is not there."""
+        return np.asarray(_index_find(self.slots, self.keys,
+                                      np.ascontiguousarray(keys, dtype=np.int64)),
+                          dtype=np.int64)
+
+    def contains(self, keys: IntArray) -> npt.NDArray[np.bool_]:
+        """Which ``keys`` are in the index (as :func:`in_sorted` on :attr:`keys`)."""
+        return self.find(keys) >= 0
+
+
+def find_reference(sorted_keys: IntArray, keys: IntArray) -> IntArray:
+    """:meth:`KeyIndex.find` by binary search, the reference for property tests."""
+    if not len(sorted_keys):
+        return np.full(len(keys), -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return np.where(sorted_keys[pos] == keys, pos, -1).astype(np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _slot(key: Any, mask: Any) -> Any:  # pragma: no cover - compiled
+    x = np.uint64(key)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return np.int64(x & mask)
+
+
+@njit(cache=True, nogil=True)
+def _index_insert(slots: Any, keys: Any) -> None:  # pragma: no cover - compiled
+    mask = np.uint64(len(slots) - 1)
+    for i in range(len(keys)):  # distinct keys
+        s = _slot(keys[i], mask)
+        while slots[s] >= 0:
+            s = (s + 1) & np.int64(mask)
+        slots[s] = i
+
+
+@njit(cache=True, nogil=True)
+def _index_find(slots: Any, stored: Any, keys: Any) -> Any:  # pragma: no cover - compiled
+    mask = np.uint64(len(slots) - 1)
+    out = np.full(len(keys), -1, dtype=np.int64)
+    for i in range(len(keys)):
+        s = _slot(keys[i], mask)
+        while slots[s] >= 0:
+            if stored[slots[s]] == keys[i]:
+                out[i] = slots[s]
+                break
+            s = (s + 1) & np.int64(mask)
+    return out
+
+
 class BlockIndex:
     """The right side's blocking keys, sorted for lookup, plus the block-size filter.
 
     Args:
         left_keys, right_keys: exploded (key, row) arrays of both sides.
         max_block_pairs: skip keys whose block would hold more pairs than this.
+        band_keys, band_cap: keys (sorted) with a cap of their own, the name filters' bands
+            (:func:`band_keys`): a band is weaker evidence than a keyed name key, so its
+            block is skipped at a much smaller size.
     """
 
     def __init__(self, left: tuple[IntArray, IntArray], right: tuple[IntArray, IntArray],
-                 *, max_block_pairs: int) -> None:
-        lk, lr = left
-        if len(lk):
-            lk = np.unique(np.stack([lk, lr], axis=1), axis=0)[:, 0]
+                 *, max_block_pairs: int, band_keys: IntArray | None = None,
+                 band_cap: int = 0) -> None:
+        lk = distinct_pairs(*left)[0]
         ukeys_r = np.unique(right[0])
         pos = np.clip(np.searchsorted(ukeys_r, lk), 0, max(len(ukeys_r) - 1, 0))
         hit = ukeys_r[pos] == lk if len(ukeys_r) else np.zeros(len(lk), dtype=bool)
         left_counts = np.bincount(pos[hit], minlength=len(ukeys_r)).astype(np.int64)
-        self._build(right, left_counts, max_block_pairs)
+        self._build(right, left_counts, max_block_pairs, band_keys, band_cap)
 
     @classmethod
     def from_counts(cls, right: tuple[IntArray, IntArray], left_counts: IntArray, *,
-                    max_block_pairs: int) -> BlockIndex:
+                    max_block_pairs: int, band_keys: IntArray | None = None,
+                    band_cap: int = 0, lookup: KeyIndex | None = None) -> BlockIndex:
         """From the right side's keys and, for each of its distinct keys (sorted), the number
-        of left records holding it: what a streamed left file yields batch by batch."""
+        of left records holding it: what a streamed left file yields batch by batch.
+        ``lookup``: a :class:`KeyIndex` of the right side's keys already built (the job's)."""
         out = cls.__new__(cls)
-        out._build(right, left_counts, max_block_pairs)
+        out._build(right, left_counts, max_block_pairs, band_keys, band_cap, lookup)
         return out
 
     def _build(self, right: tuple[IntArray, IntArray], left_counts: IntArray,
-               max_block_pairs: int) -> None:
-        rk, rr = right
+               max_block_pairs: int, band_keys: IntArray | None, band_cap: int,
+               lookup: KeyIndex | None = None) -> None:
         # deduplicate (key, row) so that a repeated key in one record counts once
-        r_pairs = np.unique(np.stack([rk, rr], axis=1), axis=0) if len(rk) else \
-            np.zeros((0, 2), dtype=np.int64)
-        self.right_keys = r_pairs[:, 0].copy()
-        self.right_rows = r_pairs[:, 1].copy()
-        ukeys_r, counts_r = np.unique(self.right_keys, return_counts=True)
+        keys_r, self.right_rows = distinct_pairs(*right)
+        ukeys_r, counts_r = np.unique(keys_r, return_counts=True)
+        if lookup is None or not np.array_equal(lookup.keys, ukeys_r):
+            lookup = KeyIndex(ukeys_r)
+        self.lookup = lookup
         shared = left_counts > 0
         sizes = left_counts.astype(np.int64) * counts_r.astype(np.int64)
         big = sizes > max_block_pairs
+        if band_keys is not None and len(band_keys):
+            big |= in_sorted(ukeys_r, band_keys) & (sizes > band_cap)
         self.skipped_keys = np.sort(ukeys_r[big])
         self.stats = BlockingStats(
             keys_shared=int(shared.sum()),
             keys_skipped=int(big.sum()),
             pairs_skipped_in_big_blocks=int(sizes[big].sum()),
         )
-        keep = ~np.isin(self.right_keys, self.skipped_keys)
-        self.right_keys = self.right_keys[keep]
-        self.right_rows = self.right_rows[keep]
-        # right_keys is sorted (np.unique sorted by key, then row)
+        # each distinct key's block is a run of right_rows (sorted by key, then row); a skipped
+        # key's block is empty
+        self.block_start = np.cumsum(counts_r) - counts_r
+        self.block_stop = np.where(big, self.block_start, self.block_start + counts_r)
 
     def pairs(self, left_keys: IntArray, left_rows: IntArray) -> tuple[IntArray, IntArray]:
         """Distinct (left row, right row) pairs sharing a kept key, sorted by (left, right).
@@ -119,15 +222,15 @@ class BlockIndex:
         of matching went from 1.5 to 3.0 GiB); bounding the pairs compared at once bounds it
         whatever the data. Concatenated, the chunks are exactly :meth:`pairs`.
         """
-        if len(self.skipped_keys):
-            pos = np.minimum(np.searchsorted(self.skipped_keys, left_keys),
-                             len(self.skipped_keys) - 1)
-            keep = self.skipped_keys[pos] != left_keys
-            left_keys, left_rows = left_keys[keep], left_rows[keep]
-        start = np.searchsorted(self.right_keys, left_keys, side="left").astype(np.int64)
-        stop = np.searchsorted(self.right_keys, left_keys, side="right").astype(np.int64)
+        at = self.lookup.find(left_keys)
+        found = at >= 0
+        at = at[found]
+        start, stop = self.block_start[at], self.block_stop[at]
+        live = stop > start  # the right side holds the key and its block is not skipped
+        start, stop = start[live], stop[live]
+        left_rows = left_rows[found][live]
         sizes = stop - start
-        if not len(sizes) or int(sizes.sum()) == 0:
+        if not len(sizes):
             return
         rows = np.ascontiguousarray(left_rows, dtype=np.int64)
         right_rows = np.ascontiguousarray(self.right_rows, dtype=np.int64)
@@ -188,7 +291,8 @@ def candidate_pairs(index: BlockIndex, left_keys: IntArray, left_rows: IntArray,
 
 
 def candidate_pairs_reference(
-    left: list[list[int]], right: list[list[int]], *, max_block_pairs: int
+    left: list[list[int]], right: list[list[int]], *, max_block_pairs: int,
+    band_keys: set[int] | None = None, band_cap: int = 0,
 ) -> set[tuple[int, int]]:
     """Plain-Python blocking with the same semantics, the reference for property tests."""
     from collections import defaultdict
@@ -206,7 +310,8 @@ def candidate_pairs_reference(
         rrows = rmap.get(k)
         if not rrows:
             continue
-        if len(lrows) * len(rrows) > max_block_pairs:
+        cap = band_cap if band_keys is not None and k in band_keys else max_block_pairs
+        if len(lrows) * len(rrows) > min(cap, max_block_pairs):
             continue
         out.update((i, j) for i in lrows for j in rrows)
     return out
@@ -227,9 +332,9 @@ def pairs_blocked(left: tuple[IntArray, IntArray], right: tuple[IntArray, IntArr
     if n == 0 or not len(live):
         return out
     lists = []
+    live_index = KeyIndex(live)
     for (keys, rows), pick in ((left, li), (right, ri)):
-        pos = np.minimum(np.searchsorted(live, keys), len(live) - 1)
-        keep = live[pos] == keys
+        keep = live_index.contains(keys)
         size = int(max(int(rows.max(initial=-1)), int(pick.max(initial=-1))) + 1)
         lists.append(key_lists(keys[keep], rows[keep], size))
     _share_a_key(lists[0][0], lists[0][1], lists[1][0], lists[1][1],
@@ -258,6 +363,125 @@ def pairs_blocked_reference(left: list[list[int]], right: list[list[int]], li: l
                             ri: list[int], live: set[int]) -> list[bool]:
     """Plain-Python :func:`pairs_blocked` over key lists per row, the reference for tests."""
     return [bool(set(left[i]) & set(right[j]) & live) for i, j in zip(li, ri, strict=True)]
+
+
+# ------------------------------------------------------------ bands of the name filters (LSH)
+#
+# The keyed name keys miss true pairs whose names carry compounded corruptions (a missing part
+# *and* a typo or another transliteration) although their name filters stay close (Dice median
+# about 0.85, ``benchmarks/filter_lsh.py``). Bit-sampling LSH finds such pairs: a band is ``r``
+# bits sampled from the name filter, and two balanced filters (about half their bits set)
+# agree in a sampled bit with probability about their Dice, so one band meets a pair of Dice
+# ``d`` with probability ``d ** r`` and ``b`` bands with ``1 - (1 - d ** r) ** b``. The linkage
+# unit computes the bands from the filters it holds; they are keyed already (the filters are),
+# so the sampled positions need no secret, and no plain value is hashed.
+
+
+@dataclass(frozen=True)
+class NameBands:
+    """Bit-sampling LSH of the name filters as extra blocking keys (opt-in).
+
+    The default setting is the one measured with ``benchmarks/filter_lsh.py`` at 200,000 ×
+    10,000 (format 6): the keys alone kept 97.54 % of the true pairs at 0.956 % of all pairs,
+    keys and bands 98.46 % at 1.107 %.
+
+    Attributes:
+        bits: bits per band (at most 32): fewer bits meet more distant filters and more pairs.
+        bands: bands per record.
+        cap: a band's block holding more pairs than this is skipped: a band shared by many
+            records is a common name, which the keys with the birth year cover.
+        seed: draws the sampled positions; both sides use the same.
+    """
+
+    bits: int = 32
+    bands: int = 150
+    cap: int = 2_000
+    seed: int = 20261130
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.bits <= 32 or self.bands < 1 or self.cap < 1:
+            raise ConfigError("name bands need 1-32 bits, at least one band and a positive cap")
+
+    def positions(self, width_bits: int) -> IntArray:
+        """The sampled bit positions, (bands, bits), each band's distinct."""
+        if self.bits > width_bits:
+            raise ConfigError("a band cannot sample more bits than the name filter has")
+        rng = np.random.default_rng(self.seed)
+        return np.stack([rng.choice(width_bits, self.bits, replace=False)
+                         for _ in range(self.bands)]).astype(np.int64)
+
+
+def _filter_bytes(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.uint8]:
+    """A fixed-size binary column as a (rows, bytes) array."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    width = arr.type.byte_width
+    if arr.null_count:
+        raise InputDataError("an encoded file has rows without a name filter; use the file "
+                             "as written by `linkmatch encode`")
+    raw = np.frombuffer(arr.buffers()[1], dtype=np.uint8)
+    start = arr.offset * width
+    return raw[start:start + len(arr) * width].reshape(len(arr), width)
+
+
+def band_keys(column: pa.ChunkedArray | pa.Array, bands: NameBands) -> tuple[IntArray, IntArray]:
+    """(key, row) of each record's band keys, grouped by row, bands in order.
+
+    A record with an empty filter (no name) gets none. A band key is the band's number and
+    its sampled bits, mixed by the SplitMix64 finaliser: a bijection, so two bands never share
+    a key and a band key meets a keyed blocking key (64 random bits) with probability 2^-64.
+    """
+    filters = _filter_bytes(column)
+    pos = bands.positions(filters.shape[1] * 8)
+    byte = np.ascontiguousarray(pos >> 3)
+    shift = np.ascontiguousarray(7 - (pos & 7))  # bit 0 of a byte is its most significant
+    named = filters.any(axis=1)
+    rows = np.flatnonzero(named).astype(np.int64)
+    keys = _band_kernel(np.ascontiguousarray(filters), rows, byte, shift)
+    return keys, np.repeat(rows, bands.bands)
+
+
+@njit(cache=True, nogil=True)
+def _band_kernel(filters: Any, rows: Any, byte: Any, shift: Any) -> Any:  # pragma: no cover
+    n_bands, n_bits = byte.shape
+    out = np.empty(len(rows) * n_bands, dtype=np.int64)
+    m = 0
+    for row in rows:
+        f = filters[row]
+        for b in range(n_bands):
+            v = np.uint64(0)
+            for k in range(n_bits):
+                v = (v << np.uint64(1)) | np.uint64((f[byte[b, k]] >> shift[b, k]) & 1)
+            x = (np.uint64(b) << np.uint64(32)) | v
+            x ^= x >> np.uint64(30)
+            x *= np.uint64(0xBF58476D1CE4E5B9)
+            x ^= x >> np.uint64(27)
+            x *= np.uint64(0x94D049BB133111EB)
+            x ^= x >> np.uint64(31)
+            out[m] = np.int64(x)
+            m += 1
+    return out
+
+
+def band_keys_reference(filters: list[bytes], bands: NameBands) -> list[list[int]]:
+    """Plain-Python :func:`band_keys` (keys per row), the reference for property tests."""
+    mask = (1 << 64) - 1
+    out: list[list[int]] = []
+    for f in filters:
+        keys: list[int] = []
+        if any(f):
+            for b, band in enumerate(bands.positions(len(f) * 8).tolist()):
+                v = 0
+                for p in band:
+                    v = (v << 1) | ((f[p // 8] >> (7 - p % 8)) & 1)
+                x = (b << 32) | v
+                x ^= x >> 30
+                x = (x * 0xBF58476D1CE4E5B9) & mask
+                x ^= x >> 27
+                x = (x * 0x94D049BB133111EB) & mask
+                x ^= x >> 31
+                keys.append(x - (1 << 64) if x >= 1 << 63 else x)
+        out.append(keys)
+    return out
 
 
 # ------------------------------------------------------------------- hashed buckets (co-group)
@@ -292,7 +516,39 @@ def bucket_of(keys: IntArray, buckets: int) -> IntArray:
 
 
 def key_lists(keys: IntArray, rows: IntArray, num_rows: int) -> tuple[IntArray, IntArray]:
-    """(offsets, keys) of each row's distinct keys in ascending order (CSR form)."""
+    """(offsets, keys) of each row's distinct keys in ascending order (CSR form).
+
+    Keys grouped by row (as :func:`explode` and the job's keys give them) are sorted row by
+    row in compiled code: a global sort of 30 million keys took 4.5 s of a job's random-pair
+    test with the name bands. Other input is sorted as a whole (:func:`key_lists_reference`).
+    """
+    keys = np.ascontiguousarray(keys, dtype=np.int64)
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    if len(rows) and not bool(np.all(rows[1:] >= rows[:-1])):
+        return key_lists_reference(keys, rows, num_rows)
+    offsets = np.searchsorted(rows, np.arange(num_rows + 1, dtype=np.int64)).astype(np.int64)
+    out_offsets, out_keys = _sorted_per_row(keys, offsets)
+    return np.asarray(out_offsets, dtype=np.int64), np.asarray(out_keys, dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _sorted_per_row(keys: Any, offsets: Any) -> tuple[Any, Any]:  # pragma: no cover
+    out = np.empty(len(keys), dtype=np.int64)
+    out_offsets = np.zeros(len(offsets), dtype=np.int64)
+    m = 0
+    for r in range(len(offsets) - 1):
+        seg = np.sort(keys[offsets[r]:offsets[r + 1]])
+        for i in range(len(seg)):
+            if i == 0 or seg[i] != seg[i - 1]:
+                out[m] = seg[i]
+                m += 1
+        out_offsets[r + 1] = m
+    return out_offsets, out[:m]
+
+
+def key_lists_reference(keys: IntArray, rows: IntArray,
+                        num_rows: int) -> tuple[IntArray, IntArray]:
+    """:func:`key_lists` by one global sort, for keys in any order; the reference for tests."""
     order = np.lexsort((keys, rows))
     k, r = keys[order], rows[order]
     if len(k):

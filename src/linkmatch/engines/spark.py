@@ -90,6 +90,7 @@ from pyspark.sql import functions as sf
 from pyspark.sql.types import LongType, StructField, StructType
 
 from linkmatch._version import __version__
+from linkmatch.compare.blocking import NameBands
 from linkmatch.errors import ConfigError, EngineError, InputDataError, LinkmatchError
 from linkmatch.io import ContentDigest, read_encoded, read_manifest
 from linkmatch.match import (
@@ -98,6 +99,8 @@ from linkmatch.match import (
     MatchResult,
     ProgressFn,
     assign_one_to_one,
+    bands_option,
+    bands_setting,
     check_compatible,
     check_options,
     group_persons,
@@ -209,6 +212,7 @@ def match_files(
     max_block_pairs: int | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     one_to_one: bool = False,
+    name_bands: bool | NameBands = False,
     checkpoint: Path | None = None,
     partitions: int | None = None,
     max_broadcast_bytes: int = DEFAULT_MAX_BROADCAST_BYTES,
@@ -229,8 +233,10 @@ def match_files(
         spark: a running SparkSession to use (left running); default: the active session, or
             a new one on ``master`` stopped at the end.
         master: master URL of a new session (default :data:`DEFAULT_MASTER`).
-        threshold, max_block_pairs, chunk_rows, one_to_one: as
+        threshold, max_block_pairs, chunk_rows, one_to_one, name_bands: as
             :func:`linkmatch.match.match_files`; results do not depend on ``chunk_rows``.
+            On the co-group plan, a row goes to the bucket of each of its live keys, and
+            with ``name_bands`` it has up to that many more keys: the shuffle grows.
         checkpoint: private directory for the fitted model; a later call with the same inputs
             skips the compare pass (candidates are recomputed: they are cheap).
         partitions: Spark partitions of the left side (default: one per batch); results do not
@@ -265,7 +271,7 @@ def match_files(
     check_compatible(left_manifest, right_manifest)
     cogroup = _choose_plan(plan, right_table, max_broadcast_bytes, buckets)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
-              max_block_pairs=max_block_pairs)
+              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands))
     footer = pq.read_metadata(left_arrow)
     schema = footer.schema.to_arrow_schema().remove_metadata()
     rows = footer.num_rows
@@ -301,6 +307,7 @@ def match_encoded(
     max_block_pairs: int | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     one_to_one: bool = False,
+    name_bands: bool | NameBands = False,
     checkpoint: Path | None = None,
     partitions: int | None = None,
     max_broadcast_bytes: int = DEFAULT_MAX_BROADCAST_BYTES,
@@ -321,7 +328,7 @@ def match_encoded(
     check_compatible(left_manifest, right_manifest)
     cogroup = _choose_plan(plan, right_table, max_broadcast_bytes, buckets)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
-              max_block_pairs=max_block_pairs)
+              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands))
     table = left_table.replace_schema_metadata(None)
     rows = table.num_rows
 
@@ -500,6 +507,7 @@ class _Run:
                 "right": job.right_manifest.get("content_sha256"),
                 "threshold": job.threshold,
                 "max_block_pairs": job.max_block_pairs,
+                "name_bands": bands_setting(job.name_bands),
                 "chunk_rows": [min(self.chunk_rows, job.left_rows)] if job.left_rows else [],
                 "batches": self.batches,
                 "library_version": __version__,
@@ -904,7 +912,7 @@ def _bucketise(batches: Iterable[pa.RecordBatch], *, state: tuple[Broadcast[Any]
     for record_batch in batches:
         if not record_batch.num_rows:
             continue
-        table = pa.Table.from_batches([record_batch]).select(["block_keys"])
+        table = pa.Table.from_batches([record_batch]).select(["block_keys", "name_bf"])
         rows, numbers = job.bucket_rows(table, buckets)
         if not len(rows):
             continue
