@@ -13,7 +13,7 @@ and prints the pairs compared and the pairs completeness with and without the ba
 two workers) and prints precision, recall, F1, look-alikes left out and the wall time.
 
 Run: ``.venv/bin/python benchmarks/filter_lsh.py [--size 200000x10000]
-[--settings 32,150,2000 24,80,300] [--quality]`` (r,b,cap each; 200,000 x 10,000: about a
+[--settings 32,150,auto 24,80,300] [--quality]`` (r,b,cap each; 200,000 x 10,000: about a
 minute per setting, 6 GiB; ``--quality`` a few minutes more).
 """
 
@@ -50,8 +50,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="200000x10000")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--settings", nargs="+", default=["32,150,2000", "24,80,300"],
-                        help="bits,bands,cap per setting")
+    parser.add_argument("--settings", nargs="+", default=["32,150,auto", "24,80,300"],
+                        help="bits,bands,cap per setting (cap 'auto': the default, scaled)")
     parser.add_argument("--quality", action="store_true",
                         help="also link with and without the default bands")
     args = parser.parse_args()
@@ -80,10 +80,14 @@ def main() -> None:
     print(f"{n_left:,} x {n_right:,} ({n_r:,} rows with aliases), seed {args.seed}: keys "
           f"{len(keys) / total:.3%} of pairs, pairs completeness {completeness(keys):.2%}")
     for setting in args.settings:
-        bits, bands, cap = (int(x) for x in setting.split(","))
+        bits_text, bands_text, cap_text = setting.split(",")
+        bits, bands = int(bits_text), int(bands_text)
+        cap = None if cap_text == "auto" else int(cap_text)
         t0 = time.perf_counter()
-        both = blocked_codes(left, right, NameBands(bits=bits, bands=bands, cap=cap))
-        print(f"  {bits} bits x {bands} bands, cap {cap:,}: with the keys "
+        setting_ = NameBands(bits=bits, bands=bands, cap=cap)
+        both = blocked_codes(left, right, setting_)
+        print(f"  {bits} bits x {bands} bands, cap {setting_.cap_for(n_l):,}"
+              f"{' (auto)' if cap is None else ''}: with the keys "
               f"{len(both) / total:.3%} of pairs ({completeness(both):.2%}); "
               f"{time.perf_counter() - t0:.0f} s")
     if args.quality:

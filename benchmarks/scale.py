@@ -147,7 +147,7 @@ def replicate(work: Path, times: int) -> Path:
 
 
 def run_linkmatch(work: Path, workers: int | None, left: Path | None = None,
-                  evaluate_truth: bool = True) -> dict[str, Any]:
+                  evaluate_truth: bool = True, name_bands: bool = False) -> dict[str, Any]:
     from linkmatch.evaluate import evaluate
 
     left = left or work / "left.csv"
@@ -161,7 +161,8 @@ def run_linkmatch(work: Path, workers: int | None, left: Path | None = None,
                           str(work / "B.lmenc")]),
         ("match", ["match", str(work / "A.lmenc"), str(work / "B.lmenc"), "--out",
                    str(work / "cand.parquet"),
-                   *(["--workers", str(workers)] if workers else [])]),
+                   *(["--workers", str(workers)] if workers else []),
+                   *(["--name-bands"] if name_bands else [])]),
         ("reveal left", ["reveal", str(work / "cand.parquet"), "--side", "left", "--encoded",
                          str(work / "A.lmenc"), "--input", str(left),
                          "--key-file", str(key), "--out", str(work / "rev1.parquet")]),
@@ -228,6 +229,8 @@ def main() -> None:
     parser.add_argument("--peers", default="splink,clk",
                         help="comma-separated peers to run (splink, clk; '' for none)")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--name-bands", action="store_true",
+                        help="linkmatch matches with --name-bands (blocking on the filters' bands)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--replicate", type=int, default=1,
                         help="memory scaling: the left file this many times over (ids "
@@ -251,7 +254,7 @@ def main() -> None:
                                              "replicate": args.replicate, "rows": [result]},
                                             indent=2))
         return
-    rows = [run_linkmatch(args.work, args.workers)]
+    rows = [run_linkmatch(args.work, args.workers, name_bands=args.name_bands)]
     print(json.dumps(rows[-1]), flush=True)
     peers = [p for p in args.peers.split(",") if p]
     if "splink" in peers:

@@ -106,6 +106,7 @@ _RANDOM_PAIRS: Final = 200_000
 _RANDOM_SEED: Final = 20261129
 _CACHE_PAIRS: Final = 20_000_000
 _CHUNK_PAIRS: Final = 1_000_000  # pairs compared at once per process (bounds peak memory)
+_BAND_ROWS: Final = 8_192  # rows whose name bands are computed at once (bounds peak memory)
 _TF_UNIT: Final = 2.0 ** 32  # fixed point of exact, order-free sums of log2 frequencies
 _F_UNIT: Final = 2.0 ** 40  # fixed point of exact sums of per-person frequencies (≤ 1)
 
@@ -266,7 +267,8 @@ class Job:
             if name_bands is not None else None
         rk, rr = self.keys(right_table, held=False)
         self.right_keys = (rk, rr)
-        self.right_lookup = KeyIndex(rk)  # finds a left key among the right's distinct keys
+        # finds a left key among the right's distinct keys (pass 0; then the index's live keys)
+        self.right_lookup: KeyIndex | None = KeyIndex(rk)
         self.right_unique = self.right_lookup.keys
         self.right_names = NameFrequencies.count(self.right.name_keys)
         self.person_rows = _person_rows(self.right)
@@ -295,14 +297,35 @@ class Job:
         keys, rows = explode(table.column("block_keys"))
         if self.name_bands is None:
             return keys, rows
+        lookup = None
+        if held:
+            lookup = self.index.lookup if self.index is not None else self.right_lookup
+            assert lookup is not None
+        bk, br = self._bands(table, lookup)
+        return _by_row(keys, rows, bk, br, table.num_rows)
+
+    def _bands(self, table: pa.Table, lookup: KeyIndex | None
+               ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(key, row) of a table's name bands, grouped by row; with ``lookup``, only those it
+        holds. Computed a slice of rows at a time, each slice filtered at once: a batch's
+        bands unfiltered are 150 keys per row (7.5 million for 50,000 rows, 120 MB with
+        their rows, in every worker), and most of them meet nothing."""
+        assert self.name_bands is not None
         filters = table.column("name_bf")
         if not pa.types.is_fixed_size_binary(filters.type):  # as Spark hands a row over
             filters = filters.cast(pa.binary(self.name_bytes))
-        bk, br = band_keys(filters, self.name_bands)
-        if held:
-            kept = self.right_lookup.contains(bk)
-            bk, br = bk[kept], br[kept]
-        return _by_row(keys, rows, bk, br, table.num_rows)
+        parts_k, parts_r = [], []
+        for lo in range(0, table.num_rows, _BAND_ROWS):
+            bk, br = band_keys(filters.slice(lo, _BAND_ROWS), self.name_bands)
+            if lookup is not None:
+                kept = lookup.contains(bk)
+                bk, br = bk[kept], br[kept]
+            parts_k.append(bk)
+            parts_r.append(br + lo)
+        if not parts_k:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
+        return np.concatenate(parts_k), np.concatenate(parts_r)
 
     def _check_width(self, table: pa.Table, side: str) -> None:
         """Refuse a name-filter column whose width disagrees with the manifest's schema."""
@@ -322,15 +345,18 @@ class Job:
         same_row = rows[1:] == rows[:-1]
         if bool(np.any(same_row & (keys[1:] <= keys[:-1]))):
             keys = distinct_pairs(keys, rows)[0]
-        if self.name_bands is not None:  # a record's bands are distinct (band_keys)
-            bands = band_keys(batch.column("name_bf"), self.name_bands)[0]
-            keys = np.concatenate([keys, bands])
         # a slim job (Spark's co-group tasks) has no hash table: its broadcast stays small
         lookup: KeyIndex | None = vars(self).get("right_lookup")
+        if self.name_bands is not None:  # a record's bands are distinct (band_keys)
+            keys = np.concatenate([keys, self._bands(batch, lookup)[0]])
         pos = lookup.find(keys) if lookup is not None else find_reference(self.right_unique, keys)
-        counts = np.bincount(pos[pos >= 0], minlength=len(self.right_unique))
-        index = np.flatnonzero(counts)
-        count = counts[index]
+        hits = pos[pos >= 0]
+        if 4 * len(hits) >= len(self.right_unique):
+            counts = np.bincount(hits, minlength=len(self.right_unique))
+            index = np.flatnonzero(counts)
+            count = counts[index]
+        else:  # few hits among many keys: no array as long as the right side's keys
+            index, count = np.unique(hits, return_counts=True)
         pids = side.pid
         if len(pids) and not bool(np.all(pids[1:] >= pids[:-1])):
             raise InputDataError("the left encoded file is not sorted by pseudonym; use the "
@@ -349,6 +375,8 @@ class Job:
         left file only through its distinct name keys and pairs of keys, and 8 bytes of content
         hash per row.
         """
+        if self.index is not None:
+            raise RuntimeError("a job is planned once: plan() drops what it no longer needs")
         rows = persons = 0
         last_pid: str | None = None
         left_counts = np.zeros(len(self.right_unique), dtype=np.int64)
@@ -373,12 +401,17 @@ class Job:
         self.index = BlockIndex.from_counts(
             self.right_keys, left_counts, max_block_pairs=self.max_block_pairs,
             band_keys=self.right_band_keys,
-            band_cap=self.name_bands.cap if self.name_bands is not None else 0,
-            lookup=self.right_lookup)
+            band_cap=self.name_bands.cap_for(rows) if self.name_bands is not None else 0)
         # the keys that can block a pair: held by both sides and not skipped (what an engine
         # splitting the work by hashed buckets of keys needs to know, without the right side)
-        live = self.right_unique[left_counts > 0]
-        self.live_keys = live[~np.isin(live, self.index.skipped_keys)]
+        self.live_keys = self.index.lookup.keys
+        # from here on only the live keys matter: the right side's other keys (with the name
+        # bands, most of its bands) and the table that found them go
+        live = self.index.lookup.contains(self.right_keys[0])
+        self.right_keys = (self.right_keys[0][live], self.right_keys[1][live])
+        self.right_lookup = None
+        self.right_band_keys = None
+        self.right_unique = np.zeros(0, dtype=np.int64)
         total = rows + self.right.size
         self.frequencies = NameFrequencies.from_counts(total, _merge_counts(names))
         self.rare_log2 = float(np.log2(RARE_NAME_RECORDS / max(total, 1)))
@@ -626,11 +659,10 @@ class Job:
         in_l = bucket_of(l_keys, buckets) == bucket
         in_r = bucket_of(r_keys, buckets) == bucket
         r_keys_b, r_rows_b = r_keys[in_r], r_rows[in_r]
-        # every key here is live: nothing is skipped again (max_block_pairs=0 with no left
-        # counts skips nothing)
+        # every key here is live: none is skipped again (a left count of one each, no cap)
         index = BlockIndex.from_counts(
-            (r_keys_b, r_rows_b), np.zeros(len(np.unique(r_keys_b)), dtype=np.int64),
-            max_block_pairs=0)
+            (r_keys_b, r_rows_b), np.ones(len(np.unique(r_keys_b)), dtype=np.int64),
+            max_block_pairs=np.iinfo(np.int64).max)
         for li, ri in index.pair_chunks(l_keys[in_l], l_rows[in_l], max_pairs=_CHUNK_PAIRS):
             own = owned_pairs(li, ri, (l_off, l_keys), (r_off, r_keys), bucket, buckets)
             yield li[own], ri[own]
@@ -679,7 +711,8 @@ class Job:
             "schema_fingerprint": self.left_manifest.get("schema_fingerprint"),
             "threshold": self.threshold,
             "max_block_pairs": self.max_block_pairs,
-            "name_bands": bands_setting(self.name_bands),
+            "name_bands": None if self.name_bands is None else {
+                **asdict(self.name_bands), "cap_in_force": self.name_bands.cap_for(self.left_rows)},
             "one_to_one": one_to_one,
             "input_content_sha256": {"left": self.left_manifest.get("content_sha256"),
                                      "right": self.right_manifest.get("content_sha256")},
@@ -740,7 +773,7 @@ def _by_row(keys_a: npt.NDArray[np.int64], rows_a: npt.NDArray[np.int64],
     return keys, rows
 
 
-def bands_setting(bands: NameBands | None) -> dict[str, int] | None:
+def bands_setting(bands: NameBands | None) -> dict[str, int | None] | None:
     """The name bands' setting as a manifest and a checkpoint record it (None: not used)."""
     return asdict(bands) if bands is not None else None
 

@@ -155,6 +155,7 @@ def test_match_with_name_bands(workdir: Path) -> None:
     m1 = json.loads((d / "nb1.csv.manifest.json").read_text())
     assert m0["name_bands"] is None
     assert m1["name_bands"]["bands"] == 150
+    assert m1["name_bands"]["cap_in_force"] == 2_000
     assert m1["counts"]["pairs_compared"] > m0["counts"]["pairs_compared"]
     assert len(pd.read_csv(d / "nb1.csv")) > 0
     names = set(pd.read_csv(d / "data/left.csv", dtype=str)["family_name"].dropna())

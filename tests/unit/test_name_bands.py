@@ -87,7 +87,7 @@ def test_results_do_not_depend_on_batches_or_workers(
         assert other.manifest["counts"]["pairs_compared"] == \
             runs[0].manifest["counts"]["pairs_compared"]
     assert runs[0].manifest["name_bands"] == {"bits": 24, "bands": 40, "cap": 500,
-                                              "seed": BANDS.seed}
+                                              "seed": BANDS.seed, "cap_in_force": 500}
 
 
 def test_a_checkpoint_of_another_setting_is_not_reused(
@@ -135,4 +135,8 @@ def test_the_option_is_checked() -> None:
         NameBands(bits=16, cap=0)
     with pytest.raises(ConfigError):
         NameBands(bits=32).positions(16)
+    # the default cap grows with the left side: one pair per 100 records, at least 2,000
+    assert NameBands().cap_for(3_000) == 2_000
+    assert NameBands().cap_for(1_000_000) == 10_000
+    assert NameBands(cap=700).cap_for(1_000_000) == 700
     assert np.array_equal(NameBands().positions(1024), NameBands().positions(1024))

@@ -146,6 +146,9 @@ def _index_find(slots: Any, stored: Any, keys: Any) -> Any:  # pragma: no cover 
 class BlockIndex:
     """The right side's blocking keys, sorted for lookup, plus the block-size filter.
 
+    Only the live keys (held by both sides, block not skipped) are indexed: :attr:`lookup`
+    finds them, and its ``keys`` are they, sorted.
+
     Args:
         left_keys, right_keys: exploded (key, row) arrays of both sides.
         max_block_pairs: skip keys whose block would hold more pairs than this.
@@ -167,38 +170,36 @@ class BlockIndex:
     @classmethod
     def from_counts(cls, right: tuple[IntArray, IntArray], left_counts: IntArray, *,
                     max_block_pairs: int, band_keys: IntArray | None = None,
-                    band_cap: int = 0, lookup: KeyIndex | None = None) -> BlockIndex:
+                    band_cap: int = 0) -> BlockIndex:
         """From the right side's keys and, for each of its distinct keys (sorted), the number
-        of left records holding it: what a streamed left file yields batch by batch.
-        ``lookup``: a :class:`KeyIndex` of the right side's keys already built (the job's)."""
+        of left records holding it: what a streamed left file yields batch by batch."""
         out = cls.__new__(cls)
-        out._build(right, left_counts, max_block_pairs, band_keys, band_cap, lookup)
+        out._build(right, left_counts, max_block_pairs, band_keys, band_cap)
         return out
 
     def _build(self, right: tuple[IntArray, IntArray], left_counts: IntArray,
-               max_block_pairs: int, band_keys: IntArray | None, band_cap: int,
-               lookup: KeyIndex | None = None) -> None:
+               max_block_pairs: int, band_keys: IntArray | None, band_cap: int) -> None:
         # deduplicate (key, row) so that a repeated key in one record counts once
-        keys_r, self.right_rows = distinct_pairs(*right)
+        keys_r, rows_r = distinct_pairs(*right)
         ukeys_r, counts_r = np.unique(keys_r, return_counts=True)
-        if lookup is None or not np.array_equal(lookup.keys, ukeys_r):
-            lookup = KeyIndex(ukeys_r)
-        self.lookup = lookup
         shared = left_counts > 0
         sizes = left_counts.astype(np.int64) * counts_r.astype(np.int64)
         big = sizes > max_block_pairs
         if band_keys is not None and len(band_keys):
             big |= in_sorted(ukeys_r, band_keys) & (sizes > band_cap)
-        self.skipped_keys = np.sort(ukeys_r[big])
         self.stats = BlockingStats(
             keys_shared=int(shared.sum()),
             keys_skipped=int(big.sum()),
             pairs_skipped_in_big_blocks=int(sizes[big].sum()),
         )
-        # each distinct key's block is a run of right_rows (sorted by key, then row); a skipped
-        # key's block is empty
-        self.block_start = np.cumsum(counts_r) - counts_r
-        self.block_stop = np.where(big, self.block_start, self.block_start + counts_r)
+        # only the *live* keys are kept (held by both sides, not skipped): most of the right
+        # side's keys (with the name bands, nearly all its bands) meet no left record, and
+        # the index is held by every worker. A live key's block is a run of right_rows.
+        live = shared & ~big
+        self.lookup = KeyIndex(ukeys_r[live])  # its keys: the live keys, sorted
+        entry_live = np.repeat(live, counts_r)
+        self.right_rows = rows_r[entry_live]  # sorted by key, then row
+        self.block_start = np.r_[0, np.cumsum(counts_r[live])].astype(np.int64)
 
     def pairs(self, left_keys: IntArray, left_rows: IntArray) -> tuple[IntArray, IntArray]:
         """Distinct (left row, right row) pairs sharing a kept key, sorted by (left, right).
@@ -223,12 +224,10 @@ class BlockIndex:
         whatever the data. Concatenated, the chunks are exactly :meth:`pairs`.
         """
         at = self.lookup.find(left_keys)
-        found = at >= 0
+        found = at >= 0  # a live key: the right side holds it and its block is not skipped
         at = at[found]
-        start, stop = self.block_start[at], self.block_stop[at]
-        live = stop > start  # the right side holds the key and its block is not skipped
-        start, stop = start[live], stop[live]
-        left_rows = left_rows[found][live]
+        start, stop = self.block_start[at], self.block_start[at + 1]
+        left_rows = left_rows[found]
         sizes = stop - start
         if not len(sizes):
             return
@@ -381,26 +380,35 @@ def pairs_blocked_reference(left: list[list[int]], right: list[list[int]], li: l
 class NameBands:
     """Bit-sampling LSH of the name filters as extra blocking keys (opt-in).
 
-    The default setting is the one measured with ``benchmarks/filter_lsh.py`` at 200,000 ×
-    10,000 (format 6): the keys alone kept 97.54 % of the true pairs at 0.956 % of all pairs,
-    keys and bands 98.46 % at 1.107 %.
+    The default setting was measured with ``benchmarks/filter_lsh.py`` (format 6): at 200,000
+    × 10,000 the keys alone kept 97.54 % of the true pairs at 0.957 % of all pairs, keys and
+    bands 98.30 % at 1.117 % (cap 2,000); at 1,000,000 × 50,000 95.20 % at 0.357 %, with the
+    bands 96.26 % at 0.413 % (cap 2,000), 96.72 % at 0.469 % (cap 10,000), 97.01 % at 0.543 %
+    (cap 50,000). A fixed cap skips more bands as the job grows, so by default it grows with
+    the left side, as the keys' cap does (:meth:`cap_for`).
 
     Attributes:
         bits: bits per band (at most 32): fewer bits meet more distant filters and more pairs.
         bands: bands per record.
         cap: a band's block holding more pairs than this is skipped: a band shared by many
-            records is a common name, which the keys with the birth year cover.
+            records is a common name, which the keys with the birth year cover. ``None``:
+            one pair per 100 left records, at least 2,000.
         seed: draws the sampled positions; both sides use the same.
     """
 
     bits: int = 32
     bands: int = 150
-    cap: int = 2_000
+    cap: int | None = None
     seed: int = 20261130
 
     def __post_init__(self) -> None:
-        if not 1 <= self.bits <= 32 or self.bands < 1 or self.cap < 1:
+        if not 1 <= self.bits <= 32 or self.bands < 1 or \
+                (self.cap is not None and self.cap < 1):
             raise ConfigError("name bands need 1-32 bits, at least one band and a positive cap")
+
+    def cap_for(self, left_rows: int) -> int:
+        """The cap in force for a job with ``left_rows`` left records."""
+        return self.cap if self.cap is not None else max(2_000, left_rows // 100)
 
     def positions(self, width_bits: int) -> IntArray:
         """The sampled bit positions, (bands, bits), each band's distinct."""
