@@ -109,14 +109,19 @@ def find_reference(sorted_keys: IntArray, keys: IntArray) -> IntArray:
 
 
 @njit(cache=True, nogil=True)
-def _slot(key: Any, mask: Any) -> Any:  # pragma: no cover - compiled
-    x = np.uint64(key)
+def _mix64(x: Any) -> Any:  # pragma: no cover - compiled
+    """The SplitMix64 finaliser of a uint64 (a bijection), as :func:`bucket_of` in numpy."""
     x ^= x >> np.uint64(30)
     x *= np.uint64(0xBF58476D1CE4E5B9)
     x ^= x >> np.uint64(27)
     x *= np.uint64(0x94D049BB133111EB)
     x ^= x >> np.uint64(31)
-    return np.int64(x & mask)
+    return x
+
+
+@njit(cache=True, nogil=True)
+def _slot(key: Any, mask: Any) -> Any:  # pragma: no cover - compiled
+    return np.int64(_mix64(np.uint64(key)) & mask)
 
 
 @njit(cache=True, nogil=True)
@@ -459,13 +464,7 @@ def _band_kernel(filters: Any, rows: Any, byte: Any, shift: Any) -> Any:  # prag
             v = np.uint64(0)
             for k in range(n_bits):
                 v = (v << np.uint64(1)) | np.uint64((f[byte[b, k]] >> shift[b, k]) & 1)
-            x = (np.uint64(b) << np.uint64(32)) | v
-            x ^= x >> np.uint64(30)
-            x *= np.uint64(0xBF58476D1CE4E5B9)
-            x ^= x >> np.uint64(27)
-            x *= np.uint64(0x94D049BB133111EB)
-            x ^= x >> np.uint64(31)
-            out[m] = np.int64(x)
+            out[m] = np.int64(_mix64((np.uint64(b) << np.uint64(32)) | v))
             m += 1
     return out
 
@@ -600,13 +599,7 @@ def _owned(li: Any, ri: Any, l_off: Any, l_keys: Any, r_off: Any, r_keys: Any, b
             elif kb < ka:
                 b += 1
             else:
-                x = np.uint64(ka)
-                x ^= x >> np.uint64(30)
-                x *= np.uint64(0xBF58476D1CE4E5B9)
-                x ^= x >> np.uint64(27)
-                x *= np.uint64(0x94D049BB133111EB)
-                x ^= x >> np.uint64(31)
-                owner = np.int64(x % nb)
+                owner = np.int64(_mix64(np.uint64(ka)) % nb)
                 if owner < best:
                     best = owner
                 a += 1
