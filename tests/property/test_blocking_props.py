@@ -218,3 +218,22 @@ def test_distinct_pairs_match_unique_rows(pairs: list[tuple[int, int]]) -> None:
     rows = np.array([r for _, r in pairs], dtype=np.int64)
     got_k, got_r = distinct_pairs(keys_, rows)
     assert list(zip(got_k.tolist(), got_r.tolist(), strict=True)) == sorted(set(pairs))
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=st.lists(st.lists(st.integers(0, 50), max_size=4), min_size=1, max_size=10),
+       data=st.data())
+def test_by_row_puts_each_rows_keys_together(a: list[list[int]], data: st.DataObject) -> None:
+    """The job's encoded keys and its name bands, each grouped by row, merged grouped by row:
+    a row's encoded keys first, then its bands, each in their order."""
+    from importlib import import_module
+
+    by_row = import_module("linkmatch.match")._by_row
+    b = data.draw(st.lists(st.lists(st.integers(100, 150), max_size=4), min_size=len(a),
+                           max_size=len(a)))
+    ka, ra = explode(pa.array(a, type=pa.list_(pa.int64())))
+    kb, rb = explode(pa.array(b, type=pa.list_(pa.int64())))
+    keys_, rows = by_row(ka, ra, kb, rb, len(a))
+    assert rows.tolist() == sorted(rows.tolist())
+    for r in range(len(a)):
+        assert keys_[rows == r].tolist() == a[r] + b[r]
