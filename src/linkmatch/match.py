@@ -260,8 +260,7 @@ class Job:
         # balanced filters hide their weight: their Dice is rescaled to the plain Dice scale,
         # with a density estimated from the right side (the same for every engine and batch)
         self.name_scale = balanced_name_scale(self.right) if schema.name_balance else 1.0
-        # the right side's band keys: their blocks have a cap of their own, and a left
-        # record's bands that no right record holds are dropped at once (most of them)
+        # the right side's band keys: their blocks have a cap of their own
         self.right_band_keys = np.unique(band_keys(right_table.column("name_bf"),
                                                    name_bands)[0]) \
             if name_bands is not None else None
@@ -292,8 +291,8 @@ class Job:
              ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """(key, row) of a table's blocking keys, grouped by row: its encoded keys, then, with
         :class:`~linkmatch.compare.blocking.NameBands`, its name filter's bands; with
-        ``held``, only the bands a right record holds (no other can block a pair; most
-        bands of a left record are dropped so, before any lookup in a sorted array)."""
+        ``held``, only the bands the right side holds (after planning: the live ones), as no
+        other can block a pair and most of a left record's bands are such."""
         keys, rows = explode(table.column("block_keys"))
         if self.name_bands is None:
             return keys, rows
