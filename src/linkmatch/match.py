@@ -311,8 +311,6 @@ class Job:
         their rows, in every worker), and most of them meet nothing."""
         assert self.name_bands is not None
         filters = table.column("name_bf")
-        if not pa.types.is_fixed_size_binary(filters.type):  # as Spark hands a row over
-            filters = filters.cast(pa.binary(self.name_bytes))
         parts_k, parts_r = [], []
         for lo in range(0, table.num_rows, _BAND_ROWS):
             bk, br = band_keys(filters.slice(lo, _BAND_ROWS), self.name_bands)

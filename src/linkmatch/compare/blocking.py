@@ -12,6 +12,7 @@ set does not depend on chunk sizes or on the number of workers.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
@@ -51,10 +52,7 @@ def explode(block_keys: pa.ChunkedArray | pa.Array) -> tuple[IntArray, IntArray]
 
 def in_sorted(keys: IntArray, sorted_set: IntArray) -> npt.NDArray[np.bool_]:
     """Which ``keys`` are in the sorted array ``sorted_set``."""
-    if not len(sorted_set):
-        return np.zeros(len(keys), dtype=np.bool_)
-    pos = np.minimum(np.searchsorted(sorted_set, keys), len(sorted_set) - 1)
-    return np.asarray(sorted_set[pos] == keys)
+    return find_reference(sorted_set, keys) >= 0
 
 
 def distinct_pairs(keys: IntArray, rows: IntArray) -> tuple[IntArray, IntArray]:
@@ -416,12 +414,20 @@ class NameBands:
         return self.cap if self.cap is not None else max(2_000, left_rows // 100)
 
     def positions(self, width_bits: int) -> IntArray:
-        """The sampled bit positions, (bands, bits), each band's distinct."""
+        """The sampled bit positions, (bands, bits), each band's distinct (read-only: drawn
+        once per setting and width, not for every slice of rows)."""
         if self.bits > width_bits:
             raise ConfigError("a band cannot sample more bits than the name filter has")
-        rng = np.random.default_rng(self.seed)
-        return np.stack([rng.choice(width_bits, self.bits, replace=False)
-                         for _ in range(self.bands)]).astype(np.int64)
+        return _positions(self, width_bits)
+
+
+@functools.lru_cache(maxsize=16)
+def _positions(bands: NameBands, width_bits: int) -> IntArray:
+    rng = np.random.default_rng(bands.seed)
+    out = np.stack([rng.choice(width_bits, bands.bits, replace=False)
+                    for _ in range(bands.bands)]).astype(np.int64)
+    out.setflags(write=False)
+    return out
 
 
 def _filter_bytes(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.uint8]:

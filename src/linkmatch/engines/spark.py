@@ -113,6 +113,8 @@ __all__ = ["DEFAULT_MASTER", "DEFAULT_MAX_BROADCAST_BYTES", "FAULT_PROPERTY", "M
 
 log = logging.getLogger("linkmatch")
 
+_KEY_COLUMNS: Final = ("block_keys", "name_bf")  # a row's blocking keys and its name bands
+
 DEFAULT_MASTER: Final = "local[2]"
 """Master of a session the engine starts itself: two local cores (as the issue asks)."""
 
@@ -567,8 +569,11 @@ class _Run:
         """Both sides, each row once per bucket of its live blocking keys (kept for 2 passes)."""
         assert self.right is not None
         out = []
+        # the columns a row's keys come from, in the files' Arrow types (as every task reads)
+        key_schema = pa.schema([self.left.schema.field(name) for name in _KEY_COLUMNS])
         for frame in (grouped.drop(_BATCH), self.right.frame):
-            task = functools.partial(_bucketise, state=state, buckets=self.buckets)
+            task = functools.partial(_bucketise, state=state, buckets=self.buckets,
+                                     schema=key_schema)
             spark_schema = StructType([*frame.schema.fields,
                                        StructField(_BUCKET, LongType(), nullable=False)])
             out.append(frame.mapInArrow(task, spark_schema)
@@ -906,13 +911,13 @@ def _state_job(state: tuple[Broadcast[Any], ...]) -> Job:
 
 
 def _bucketise(batches: Iterable[pa.RecordBatch], *, state: tuple[Broadcast[Any], ...],
-               buckets: int) -> Iterator[pa.RecordBatch]:
+               buckets: int, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     """Each row once per bucket of its live blocking keys, with the bucket's number."""
     job = _state_job(state)
     for record_batch in batches:
         if not record_batch.num_rows:
             continue
-        table = pa.Table.from_batches([record_batch]).select(["block_keys", "name_bf"])
+        table = pa.Table.from_batches([record_batch]).select(schema.names).cast(schema)
         rows, numbers = job.bucket_rows(table, buckets)
         if not len(rows):
             continue
