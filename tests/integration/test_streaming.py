@@ -4,14 +4,16 @@ the whole table encoded at once (rows, order, digest, report), for CSV and Parqu
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from linkmatch.encode import encode_file, encode_frame
 from linkmatch.errors import InputDataError
-from linkmatch.io import iter_person_chunks, read_encoded, read_person_table
+from linkmatch.io import MANIFEST_KEY, iter_person_chunks, read_encoded, read_person_table
 from linkmatch.pseudonymise.keys import Key
 from linkmatch.synth import generate
 
@@ -57,6 +59,10 @@ def test_streamed_file_equals_whole_encoding(people: pd.DataFrame, tmp_path: Pat
     assert [n for n, _ in seen] == sorted(n for n, _ in seen)
     assert seen[-1] == (len(people), 1.0)
     assert not list(tmp_path.glob(".*buckets"))  # private buckets removed
+    # the manifest, written after the rows, is also in the Arrow schema stored in the footer,
+    # so that pyarrow reads it with the table (and keeps it if it writes the table again)
+    stored = pq.read_table(out).schema.metadata[MANIFEST_KEY]
+    assert json.loads(stored) == manifest
 
 
 def test_ragged_rows_keep_their_file_row_numbers_across_chunks(tmp_path: Path) -> None:
