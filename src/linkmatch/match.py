@@ -29,12 +29,14 @@ import json
 import math
 import multiprocessing
 import os
+import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -71,6 +73,7 @@ from linkmatch.compare.levels import (
     compare_pairs,
 )
 from linkmatch.compare.scoring import (
+    PATTERN_CODES,
     RARE_NAME_RECORDS,
     TF_BUCKETS,
     TF_LEVELS,
@@ -104,7 +107,10 @@ DEFAULT_MAX_BLOCK_PAIRS: Final = 50_000
 DEFAULT_CHUNK_ROWS: Final = 50_000
 _RANDOM_PAIRS: Final = 200_000
 _RANDOM_SEED: Final = 20261129
-_CACHE_PAIRS: Final = 20_000_000
+_SPILL_MAX_BYTES: Final = 16 * 2 ** 30
+_SPILL_SHARE_OF_FREE: Final = 0.25
+"""Pass 1's spill of pairs (:class:`PairSpill`) takes at most this much disk, and at most this
+share of the free space it finds."""
 _CHUNK_PAIRS: Final = 1_000_000  # pairs compared at once per process (bounds peak memory)
 _BAND_ROWS: Final = 8_192  # rows whose name bands are computed at once (bounds peak memory)
 _TF_UNIT: Final = 2.0 ** 32  # fixed point of exact, order-free sums of log2 frequencies
@@ -227,11 +233,129 @@ class _Patterns:
     head: tuple[str, int, int] | None  # first / last person's partial (pid, Σf, rows)
     tail: tuple[str, int, int] | None
     sample: pa.Table | None
-    kept: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], PairEvidence]] | None = \
-        field(default=None)
     tf_hist: Counter[int] = field(default_factory=Counter)
     """Pairs per (all-keys name level, frequency bucket): code (level * TF_BUCKETS + bucket) * 4
     counts all of them, + 1 those with both dates, + 2 those with the same full date."""
+
+
+assert PATTERN_CODES <= 2 ** 16  # a pattern code is spilled as uint16
+
+
+class PairSpill:
+    """Pass 1's pairs of one left batch on disk, for pass 2: per pair its left and right rows
+    (int32), pattern code (uint16) and name frequency (float64), 18 bytes.
+
+    Pass 2 needs only these two numbers to score a pair (:meth:`FellegiSunter.probability_codes`),
+    so it compares again only the pairs it keeps instead of every pair (at 200,000 × 10,000,
+    19 million pairs, most of pass 2's time). Written to ``<path>.part``, renamed to ``path``
+    once the batch is done, so pass 2 finds whole batches only. A failed write (a full disk)
+    is no error: the file is dropped, and pass 2 compares that batch's pairs again. It holds
+    no value of a record and nothing of the key: row numbers and comparison levels, which the
+    linkage unit holds in memory anyway; it lives in a private directory removed after the run.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._part = path.with_name(path.name + ".part")
+        self._fh: BinaryIO | None
+        try:
+            self._fh = self._part.open("wb")
+        except OSError:
+            self._fh = None
+
+    def write(self, li: npt.NDArray[np.int64], ri: npt.NDArray[np.int64],
+              codes: npt.NDArray[np.int64], name_tf: npt.NDArray[np.float64]) -> None:
+        """Append a chunk of pairs (parallel arrays)."""
+        if self._fh is None:
+            return
+        try:
+            for array, dtype in ((np.array([len(li)]), np.int64), (li, np.int32),
+                                 (ri, np.int32), (codes, np.uint16), (name_tf, np.float64)):
+                self._fh.write(np.ascontiguousarray(array, dtype=dtype).data)
+        except OSError:
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        self._part.unlink(missing_ok=True)
+
+    def __enter__(self) -> PairSpill:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is not None or self._fh is None:
+            self._drop()
+            return
+        try:
+            self._fh.close()
+            self._fh = None
+            self._part.replace(self.path)
+        except OSError:
+            self._drop()
+
+
+def read_spill(path: Path) -> Iterator[tuple[npt.NDArray[np.int32], npt.NDArray[np.int32],
+                                             npt.NDArray[np.uint16], npt.NDArray[np.float64]]]:
+    """The chunks of pairs a :class:`PairSpill` wrote: left rows, right rows, pattern codes,
+    name frequencies."""
+    with path.open("rb") as fh:
+        while head := fh.read(8):
+            n = int(np.frombuffer(head, dtype=np.int64)[0])
+            parts = []
+            for dtype in (np.int32, np.int32, np.uint16, np.float64):
+                size = n * np.dtype(dtype).itemsize
+                data = fh.read(size)
+                if len(data) != size:
+                    raise RuntimeError(f"spilled pairs {path.name} are truncated")
+                parts.append(np.frombuffer(data, dtype=dtype))
+            yield parts[0], parts[1], parts[2], parts[3]  # type: ignore[misc]
+
+
+def spill_size(directory: Path) -> int:
+    """Bytes of spilled pairs in ``directory`` so far (whole and partial batches)."""
+    total = 0
+    for entry in os.scandir(directory):
+        try:
+            total += entry.stat().st_size
+        except FileNotFoundError:  # renamed by another worker since it was listed
+            continue
+    return total
+
+
+def spill_directory(checkpoint: Path | None) -> Path:
+    """A new private directory for pass 1's spilled pairs.
+
+    In the checkpoint directory if the run has one, else in the system's temporary directory
+    (``TMPDIR``). Named after the process, so that the directories of runs that were killed
+    (SIGKILL leaves no time to clean up) are found and removed by the next run there.
+    """
+    parent = Path(checkpoint) if checkpoint is not None else Path(tempfile.gettempdir())
+    parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for old in parent.glob("linkmatch-pairs-*-*"):
+        pid = old.name.split("-")[2]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"linkmatch-pairs-{os.getpid()}-", dir=parent))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def spill_budget(directory: Path) -> int:
+    """Bytes pass 1 may spill in ``directory``: at most ``_SPILL_MAX_BYTES`` and at most
+    ``_SPILL_SHARE_OF_FREE`` of the free space there. A batch is spilled while the spill is
+    under it (workers check at the start of a batch, so it is overrun by at most a batch per
+    worker); the batches after are compared again in pass 2."""
+    return min(_SPILL_MAX_BYTES, int(shutil.disk_usage(directory).free * _SPILL_SHARE_OF_FREE))
 
 
 class Job:
@@ -432,7 +556,7 @@ class Job:
         keys, rows = self.keys(batch)
         return self.index.pair_chunks(keys, rows, max_pairs=_CHUNK_PAIRS)
 
-    def patterns(self, batch: pa.Table, number: int, *, keep: bool = False,
+    def patterns(self, batch: pa.Table, number: int, *, spill: PairSpill | None = None,
                  pairs: bool = True) -> _Patterns:
         """Comparison patterns of one left batch's blocked pairs (pass 1).
 
@@ -443,11 +567,10 @@ class Job:
         assert self.frequencies is not None
         side = self.side(batch)
         out = _Patterns(pairs=0, histogram=Counter(), rare_histogram=Counter(), tf_sum={},
-                        tf_n={}, person_f=0, persons=0, head=None, tail=None, sample=None,
-                        kept=[] if keep else None)
+                        tf_n={}, person_f=0, persons=0, head=None, tail=None, sample=None)
         if pairs:
             for li, ri in self._pairs(batch):
-                _add_patterns(out, self._pair_patterns(side, self.right, li, ri, keep=keep))
+                _add_patterns(out, self._pair_patterns(side, self.right, li, ri, spill=spill))
         out.person_f, out.persons, out.head, out.tail = _person_frequencies(side,
                                                                             self.frequencies)
         sample_rows = self.sample_rows.get(number, [])
@@ -456,15 +579,16 @@ class Job:
         return out
 
     def _pair_patterns(self, side: EncodedSide, right: EncodedSide, li: npt.NDArray[np.int64],
-                       ri: npt.NDArray[np.int64], *, keep: bool = False) -> _Patterns:
-        """The pattern counts of the pairs ``(li, ri)``; no person or sample part."""
+                       ri: npt.NDArray[np.int64], *, spill: PairSpill | None = None
+                       ) -> _Patterns:
+        """The pattern counts of the pairs ``(li, ri)``; no person or sample part. With
+        ``spill``, each pair's pattern code and name frequency are also written there."""
         assert self.frequencies is not None
         histogram: Counter[int] = Counter()
         rare_histogram: Counter[int] = Counter()
         tf_sum: dict[int, int] = {}
         tf_n: dict[int, int] = {}
         tf_hist: Counter[int] = Counter()
-        kept = None
         if len(li):
             ev = compare_pairs(side, right, li, ri, self.frequencies, name_scale=self.name_scale)
             pcodes = pattern_codes(ev.levels)
@@ -481,11 +605,11 @@ class Job:
             tf_hist.update(_histogram(code))
             tf_hist.update(_histogram(code[dob != 0] + 1))
             tf_hist.update(_histogram(code[dob == DOB.levels.index("exact")] + 2))
-            if keep:
-                kept = [(li, ri, ev)]
+            if spill is not None:
+                spill.write(li, ri, pcodes, ev.name_tf)
         return _Patterns(pairs=len(li), histogram=histogram, rare_histogram=rare_histogram,
                          tf_sum=tf_sum, tf_n=tf_n, person_f=0, persons=0, head=None, tail=None,
-                         sample=None, kept=kept, tf_hist=tf_hist)
+                         sample=None, tf_hist=tf_hist)
 
     def fit(self, results: Sequence[_Patterns]) -> FellegiSunter:
         """Fit the model from all batches' patterns, in order (EM, random pairs for u)."""
@@ -590,29 +714,41 @@ class Job:
         return float(np.log2(total / _F_UNIT / persons))
 
     # -- pass 2 ----------------------------------------------------------------------------
-    def score(self, batch: pa.Table,
-              kept: Sequence[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
-                                   PairEvidence]] | None = None) -> pd.DataFrame:
+    def score(self, batch: pa.Table, spilled: Path | None = None) -> pd.DataFrame:
         """Candidates of one left batch above the threshold (pass 2).
 
-        ``kept``: the batch's pairs and their evidence from pass 1 (:meth:`patterns` with
-        ``keep``), instead of comparing them again.
+        ``spilled``: the batch's pairs as pass 1 spilled them (:class:`PairSpill`). Each pair
+        is then scored from its pattern code and name frequency, and only the pairs at or
+        above the threshold (a few in a thousand) are compared again, for the levels and name
+        score the candidates show: the same candidates as comparing every pair again.
         """
         assert self.model is not None
         assert self.frequencies is not None
         side = self.side(batch)
         model = self.model
-        if kept is not None:
-            chunks: Iterable[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
-                                   PairEvidence]] = kept
-        else:
-            chunks = ((li, ri, compare_pairs(side, self.right, li, ri, self.frequencies,
-                                             name_scale=self.name_scale))
-                      for li, ri in self._pairs(batch))
         rows = self.right_person_rows
-        return _concat_candidates(
-            _candidates(side, self.right, li, ri, ev, model, self.threshold, rows)
-            for li, ri, ev in chunks if len(li))
+        if spilled is None:
+            return _concat_candidates(
+                _candidates(side, self.right, li, ri,
+                            compare_pairs(side, self.right, li, ri, self.frequencies,
+                                          name_scale=self.name_scale),
+                            model, self.threshold, rows)
+                for li, ri in self._pairs(batch) if len(li))
+        above_l: list[npt.NDArray[np.int64]] = []
+        above_r: list[npt.NDArray[np.int64]] = []
+        for chunk_l, chunk_r, codes, tf in read_spill(spilled):
+            score = model.probability_codes(
+                codes, tf, extra_log2=-np.log2(rows[chunk_r].astype(np.float64)))
+            keep = score >= self.threshold
+            above_l.append(chunk_l[keep].astype(np.int64))
+            above_r.append(chunk_r[keep].astype(np.int64))
+        li = np.concatenate(above_l) if above_l else np.zeros(0, dtype=np.int64)
+        ri = np.concatenate(above_r) if above_r else np.zeros(0, dtype=np.int64)
+        if not len(li):
+            return _empty_candidates()
+        ev = compare_pairs(side, self.right, li, ri, self.frequencies,
+                           name_scale=self.name_scale)
+        return _candidates(side, self.right, li, ri, ev, model, self.threshold, rows)
 
     # -- the same passes by hashed buckets of blocking keys ----------------------------------
     #
@@ -784,8 +920,6 @@ def _add_patterns(total: _Patterns, part: _Patterns) -> None:
     for lvl, v in part.tf_sum.items():
         total.tf_sum[lvl] = total.tf_sum.get(lvl, 0) + v
         total.tf_n[lvl] = total.tf_n.get(lvl, 0) + part.tf_n[lvl]
-    if total.kept is not None and part.kept:
-        total.kept.extend(part.kept)
 
 
 def _histogram(codes: npt.NDArray[np.int64]) -> dict[int, int]:
@@ -858,7 +992,13 @@ def _run_stats(k: int) -> _Stats:
 
 def _run_patterns(k: int) -> _Patterns:
     job: Job = _WORKER["job"]
-    patterns = job.patterns(_WORKER["source"].batch(k), k, keep=_WORKER["keep"])
+    spill_dir: Path | None = _WORKER.get("spill")
+    batch = _WORKER["source"].batch(k)
+    if spill_dir is None or spill_size(spill_dir) >= _WORKER["spill_budget"]:
+        patterns = job.patterns(batch, k)
+    else:
+        with PairSpill(spill_dir / f"pairs-{k:06d}") as spill:
+            patterns = job.patterns(batch, k, spill=spill)
     _release_arrow_memory()
     return patterns
 
@@ -869,8 +1009,10 @@ def _run_score(k: int) -> tuple[int, pd.DataFrame]:
     path = part_dir / f"part-{k:06d}.parquet" if part_dir is not None else None
     if path is not None and path.exists():
         return k, pd.read_parquet(path)
-    kept = _WORKER["kept"].get(k) if _WORKER.get("kept") else None
-    part = job.score(_WORKER["source"].batch(k), kept)
+    spill_dir: Path | None = _WORKER.get("spill")
+    spilled = spill_dir / f"pairs-{k:06d}" if spill_dir is not None else None
+    part = job.score(_WORKER["source"].batch(k),
+                     spilled if spilled is not None and spilled.exists() else None)
     if path is not None:
         write_table(part, path)
     _release_arrow_memory()
@@ -907,7 +1049,8 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
     timings: dict[str, float] = {}
     n = len(source)
     _WORKER.clear()
-    _WORKER.update(job=job, source=source, keep=False, parts=None, kept=None)
+    _WORKER.update(job=job, source=source, parts=None, spill=None)
+    spill_dir: Path | None = None
     try:
         t0 = time.perf_counter()
         job.plan(_map(_run_stats, n, workers, "statistics", progress))
@@ -931,16 +1074,11 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
             timings["compare"] = timings["model"] = 0.0
         else:
             t0 = time.perf_counter()
-            _WORKER["keep"] = workers <= 1  # evidence kept for pass 2 (single process)
-            results = []
-            kept: dict[int, list[tuple[Any, Any, PairEvidence]]] = {}
-            cached = 0
-            for k, r in enumerate(_map(_run_patterns, n, workers, "compare", progress)):
-                if r.kept is not None and cached + r.pairs <= _CACHE_PAIRS:
-                    kept[k] = r.kept
-                    cached += r.pairs
-                r.kept = None
-                results.append(r)
+            # pass 1 spills each pair's pattern code and name frequency (18 bytes), within a
+            # disk budget, so that pass 2 compares again only the pairs it keeps
+            spill_dir = spill_directory(checkpoint)
+            _WORKER.update(spill=spill_dir, spill_budget=spill_budget(spill_dir))
+            results = list(_map(_run_patterns, n, workers, "compare", progress))
             timings["compare"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             pairs_compared = sum(r.pairs for r in results)
@@ -950,7 +1088,6 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
             timings["model"] = time.perf_counter() - t0
             assert job.model is not None
             save_state(checkpoint, inputs, job.model, pairs_compared)
-            _WORKER["kept"] = kept
         t0 = time.perf_counter()
         _WORKER["parts"] = checkpoint
         parts = [part for _, part in _map(_run_score, n, workers, "score", progress)]
@@ -960,6 +1097,8 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
         timings["score"] = time.perf_counter() - t0
     finally:
         _WORKER.clear()
+        if spill_dir is not None:
+            shutil.rmtree(spill_dir, ignore_errors=True)
     timings["total"] = time.perf_counter() - started
     manifest = {
         **job.manifest(candidates, pairs_compared, one_to_one),

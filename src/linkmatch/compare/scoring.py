@@ -23,6 +23,7 @@ count tokens; it cannot read them).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -32,7 +33,8 @@ import numpy.typing as npt
 
 from linkmatch.compare.levels import COMPARISONS, DOB, NAME, NATIONALITY, WHOLE_NAME_LEVELS
 
-__all__ = ["RARE_NAME_RECORDS", "TF_LEVELS", "FellegiSunter", "fit_em", "pattern_codes"]
+__all__ = ["PATTERN_CODES", "RARE_NAME_RECORDS", "TF_LEVELS", "FellegiSunter", "fit_em",
+           "pattern_codes"]
 
 _RADIX: Final = tuple(len(c.levels) for c in COMPARISONS)
 # Prior knowledge of how the recorded dates of birth of one person differ between two
@@ -59,6 +61,12 @@ def pattern_codes(levels: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
     for j, radix in enumerate(_RADIX):
         code = code * radix + levels[:, j]
     return code
+
+
+_NAME_STRIDE: Final = math.prod(_RADIX[1:])
+"""Codes per name level: a pattern code's name level is ``code // _NAME_STRIDE``."""
+PATTERN_CODES: Final = math.prod(_RADIX)
+"""Number of comparison patterns (every pattern code is below it)."""
 
 
 def _decode(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -117,19 +125,29 @@ class FellegiSunter:
         name level (84 ns per pair before). The same numbers, in the same order of addition,
         as :meth:`log2_odds_reference` (property-tested).
         """
+        return self.log2_odds_codes(pattern_codes(levels), name_tf)
+
+    def log2_odds_codes(self, codes: npt.NDArray[np.integer[Any]],
+                        name_tf: npt.NDArray[np.float64] | None = None
+                        ) -> npt.NDArray[np.float64]:
+        """:meth:`log2_odds` of pairs given by their pattern codes (:func:`pattern_codes`).
+
+        What a pair's score needs is its pattern code and its name frequency: a match stores
+        these two numbers per pair in its first pass and scores from them in the second.
+        """
         weights = self.level_weights()
-        table = np.full(_PATTERNS, np.log2(self.lambda_ / (1.0 - self.lambda_)))
+        table = np.full(PATTERN_CODES, np.log2(self.lambda_ / (1.0 - self.lambda_)))
         every = _all_patterns()
         for j, w in enumerate(weights):
             table += w[every[:, j]]
         if self.joint_adjust is not None:
             table += self.joint_adjust[every[:, 0], every[:, 3], every[:, 4], every[:, 5]]
-        total = table[pattern_codes(levels)]
+        total: npt.NDArray[np.float64] = table[codes]
         if name_tf is not None and self.tf_mean:
             mean = np.full(len(NAME.levels), np.nan)
             for lvl, value in self.tf_mean.items():
                 mean[lvl] = value
-            name_level = levels[:, 0]
+            name_level = codes // _NAME_STRIDE  # the name is the code's leading digit
             at_mean = mean[name_level]
             has = ~np.isnan(at_mean)
             adjust = np.where(has, np.clip(at_mean - name_tf, -_TF_CLIP, _TF_CLIP), 0.0)
@@ -171,7 +189,14 @@ class FellegiSunter:
                     extra_log2: npt.NDArray[np.float64] | None = None
                     ) -> npt.NDArray[np.float64]:
         """Posterior match probability of each pair (``extra_log2`` added to the log2-odds)."""
-        odds = self.log2_odds(levels, name_tf)
+        return self.probability_codes(pattern_codes(levels), name_tf, extra_log2)
+
+    def probability_codes(self, codes: npt.NDArray[np.integer[Any]],
+                          name_tf: npt.NDArray[np.float64] | None = None,
+                          extra_log2: npt.NDArray[np.float64] | None = None
+                          ) -> npt.NDArray[np.float64]:
+        """:meth:`probability` of pairs given by their pattern codes (:func:`pattern_codes`)."""
+        odds = self.log2_odds_codes(codes, name_tf)
         if extra_log2 is not None:
             odds = odds + extra_log2
         return 1.0 / (1.0 + np.exp2(-np.clip(odds, -60, 60)))
@@ -223,13 +248,12 @@ class FellegiSunter:
 
 
 TF_BUCKETS: Final = 64
-_PATTERNS: Final = int(np.prod(_RADIX))
 
 
 @functools.lru_cache(maxsize=1)
 def _all_patterns() -> npt.NDArray[np.int64]:
     """The levels of every pattern code, in code order."""
-    return _decode(np.arange(_PATTERNS, dtype=np.int64))
+    return _decode(np.arange(PATTERN_CODES, dtype=np.int64))
 
 
 def tf_bucket(name_tf: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
