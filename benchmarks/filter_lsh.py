@@ -5,7 +5,8 @@ pairs; the keyed keys alone keep about 97.5 % (``blocking.py``). The true pairs 
 compounded corruptions, yet their name filters stay close (Dice median about 0.85). The
 linkage unit holds those filters, so it can block on them too: the opt-in ``name_bands`` of
 matching (:class:`linkmatch.compare.blocking.NameBands`, bit-sampling LSH: ``b`` bands of ``r``
-bits sampled from the balanced name filter, a band's block skipped above ``cap`` pairs).
+bits sampled from the balanced name filter, a band's block skipped above ``cap`` pairs; by
+default within the record's nationality).
 
 For each setting this builds the blocks exactly as matching does (:class:`linkmatch.match.Job`)
 and prints the pairs compared and the pairs completeness with and without the bands; with
@@ -13,8 +14,8 @@ and prints the pairs compared and the pairs completeness with and without the ba
 two workers) and prints precision, recall, F1, look-alikes left out and the wall time.
 
 Run: ``.venv/bin/python benchmarks/filter_lsh.py [--size 200000x10000]
-[--settings 32,150,auto 24,80,300] [--quality]`` (r,b,cap each; 200,000 x 10,000: about a
-minute per setting, 6 GiB; ``--quality`` a few minutes more).
+[--settings 24,150,auto 32,150,auto,plain] [--quality]`` (r,b,cap[,plain] each; 200,000 x
+10,000: about a minute per setting, 6 GiB; ``--quality`` a few minutes more).
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="200000x10000")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--settings", nargs="+", default=["32,150,auto", "24,80,300"],
-                        help="bits,bands,cap per setting (cap 'auto': the default, scaled)")
+    parser.add_argument("--settings", nargs="+", default=["24,150,auto", "32,150,auto,plain"],
+                        help="bits,bands,cap[,plain] per setting (cap 'auto': the default, "
+                             "scaled; 'plain': bands across nationalities)")
     parser.add_argument("--quality", action="store_true",
                         help="also link with and without the default bands")
     args = parser.parse_args()
@@ -80,14 +82,15 @@ def main() -> None:
     print(f"{n_left:,} x {n_right:,} ({n_r:,} rows with aliases), seed {args.seed}: keys "
           f"{len(keys) / total:.3%} of pairs, pairs completeness {completeness(keys):.2%}")
     for setting in args.settings:
-        bits_text, bands_text, cap_text = setting.split(",")
+        bits_text, bands_text, cap_text, *plain = setting.split(",")
         bits, bands = int(bits_text), int(bands_text)
         cap = None if cap_text == "auto" else int(cap_text)
         t0 = time.perf_counter()
-        setting_ = NameBands(bits=bits, bands=bands, cap=cap)
+        setting_ = NameBands(bits=bits, bands=bands, cap=cap, nationality=plain != ["plain"])
         both = blocked_codes(left, right, setting_)
         print(f"  {bits} bits x {bands} bands, cap {setting_.cap_for(n_l):,}"
-              f"{' (auto)' if cap is None else ''}: with the keys "
+              f"{' (auto)' if cap is None else ''}"
+              f"{' within nationality' if setting_.nationality else ''}: with the keys "
               f"{len(both) / total:.3%} of pairs ({completeness(both):.2%}); "
               f"{time.perf_counter() - t0:.0f} s")
     if args.quality:

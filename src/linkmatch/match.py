@@ -385,8 +385,8 @@ class Job:
         # with a density estimated from the right side (the same for every engine and batch)
         self.name_scale = balanced_name_scale(self.right) if schema.name_balance else 1.0
         # the right side's band keys: their blocks have a cap of their own
-        self.right_band_keys = np.unique(band_keys(right_table.column("name_bf"),
-                                                   name_bands)[0]) \
+        self.right_band_keys = np.unique(band_keys(right_table.column("name_bf"), name_bands,
+                                                   _nationality(right_table))[0]) \
             if name_bands is not None else None
         rk, rr = self.keys(right_table, held=False)
         self.right_keys = (rk, rr)
@@ -435,9 +435,11 @@ class Job:
         their rows, in every worker), and most of them meet nothing."""
         assert self.name_bands is not None
         filters = table.column("name_bf")
+        nationality = _nationality(table)
         parts_k, parts_r = [], []
         for lo in range(0, table.num_rows, _BAND_ROWS):
-            bk, br = band_keys(filters.slice(lo, _BAND_ROWS), self.name_bands)
+            bk, br = band_keys(filters.slice(lo, _BAND_ROWS), self.name_bands,
+                               nationality[lo:lo + _BAND_ROWS])
             if lookup is not None:
                 kept = lookup.contains(bk)
                 bk, br = bk[kept], br[kept]
@@ -904,6 +906,11 @@ def _by_row(keys_a: npt.NDArray[np.int64], rows_a: npt.NDArray[np.int64],
     keys[at_a], rows[at_a] = keys_a, rows_a
     keys[at_b], rows[at_b] = keys_b, rows_b
     return keys, rows
+
+
+def _nationality(table: pa.Table) -> npt.NDArray[np.int64]:
+    """The keyed nationality token of each row (0: none), as the name bands mix it in."""
+    return np.asarray(table.column("nat").to_numpy(), dtype=np.int64)
 
 
 def bands_setting(bands: NameBands | None) -> dict[str, int | None] | None:

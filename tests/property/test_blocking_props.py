@@ -142,23 +142,29 @@ filters = st.integers(1, 6).flatmap(
 
 @settings(max_examples=150, deadline=None)
 @given(rows=filters, bits=st.integers(1, 32), bands=st.integers(1, 6),
-       seed=st.integers(0, 2**32 - 1))
-def test_band_keys_match_reference(rows: list[bytes], bits: int, bands: int,
-                                   seed: int) -> None:
-    """The compiled bands equal the plain ones: keys grouped by row, none for an empty filter."""
+       seed=st.integers(0, 2**32 - 1), by_nationality=st.booleans(), data=st.data())
+def test_band_keys_match_reference(rows: list[bytes], bits: int, bands: int, seed: int,
+                                   by_nationality: bool, data: st.DataObject) -> None:
+    """The compiled bands equal the plain ones: keys grouped by row, none for an empty filter;
+    with nationality, a row without one keeps the plain bands."""
     if bits > len(rows[0]) * 8:
         bits = len(rows[0]) * 8
-    setting = NameBands(bits=bits, bands=bands, cap=10, seed=seed)
+    nat = data.draw(st.lists(st.integers(-2**63, 2**63 - 1) | st.just(0),
+                             min_size=len(rows), max_size=len(rows)))
+    setting = NameBands(bits=bits, bands=bands, cap=10, seed=seed, nationality=by_nationality)
     column = pa.array(rows, type=pa.binary(len(rows[0])))
-    got_k, got_r = band_keys(column, setting)
-    want = band_keys_reference(rows, setting)
+    got_k, got_r = band_keys(column, setting, np.array(nat, dtype=np.int64))
+    want = band_keys_reference(rows, setting, nat)
     assert got_r.tolist() == [i for i, ks in enumerate(want) for _ in ks]
     assert got_k.tolist() == [k for ks in want for k in ks]
-    for ks, raw in zip(want, rows, strict=True):
+    plain = band_keys_reference(rows, NameBands(bits=bits, bands=bands, cap=10, seed=seed,
+                                                nationality=False))
+    for ks, raw, flat, n in zip(want, rows, plain, nat, strict=True):
         assert len(set(ks)) == len(ks) == (bands if any(raw) else 0)
+        assert (ks == flat) == (not by_nationality or n == 0 or not any(raw))
     # a slice of the column gives the slice's bands (the Arrow offset is honoured)
     if len(rows) > 2:
-        sk, _ = band_keys(column.slice(1), setting)
+        sk, _ = band_keys(column.slice(1), setting, np.array(nat[1:], dtype=np.int64))
         assert sk.tolist() == [k for ks in want[1:] for k in ks]
 
 

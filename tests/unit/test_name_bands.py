@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import linkmatch
-from linkmatch.compare.blocking import NameBands
+from linkmatch.compare.blocking import NameBands, band_keys
 from linkmatch.encode import encode_frame
 from linkmatch.errors import ConfigError
 from linkmatch.evaluate import evaluate
@@ -87,7 +88,8 @@ def test_results_do_not_depend_on_batches_or_workers(
         assert other.manifest["counts"]["pairs_compared"] == \
             runs[0].manifest["counts"]["pairs_compared"]
     assert runs[0].manifest["name_bands"] == {"bits": 24, "bands": 40, "cap": 500,
-                                              "seed": BANDS.seed, "cap_in_force": 500}
+                                              "seed": BANDS.seed, "nationality": True,
+                                              "cap_in_force": 500}
 
 
 def test_a_checkpoint_of_another_setting_is_not_reused(
@@ -140,3 +142,23 @@ def test_the_option_is_checked() -> None:
     assert NameBands().cap_for(1_000_000) == 10_000
     assert NameBands(cap=700).cap_for(1_000_000) == 700
     assert np.array_equal(NameBands().positions(1024), NameBands().positions(1024))
+
+
+def test_bands_meet_within_a_nationality_only(encoded: tuple[linkmatch.Encoded, ...]) -> None:
+    """Two records with the same name filter share every band when their nationality tokens
+    agree (or both are missing), none when they differ or only one has one; without the
+    setting, always."""
+    left, _ = encoded
+    one = left.table.column("name_bf").slice(0, 1).combine_chunks()
+    column = pa.concat_arrays([one] * 5)
+    nat = np.array([11, 11, 12, 0, 0], dtype=np.int64)
+    keys, rows = band_keys(column, BANDS, nat)
+    by_row = [set(keys[rows == r].tolist()) for r in range(5)]
+    assert all(len(k) == BANDS.bands for k in by_row)
+    assert by_row[0] == by_row[1]
+    assert by_row[3] == by_row[4]
+    assert not by_row[0] & by_row[2]
+    assert not by_row[0] & by_row[3]
+    flat = NameBands(bits=24, bands=40, cap=500, nationality=False)
+    keys, rows = band_keys(column, flat, nat)
+    assert len({frozenset(keys[rows == r].tolist()) for r in range(5)}) == 1

@@ -113,7 +113,7 @@ __all__ = ["DEFAULT_MASTER", "DEFAULT_MAX_BROADCAST_BYTES", "FAULT_PROPERTY", "M
 
 log = logging.getLogger("linkmatch")
 
-_KEY_COLUMNS: Final = ("block_keys", "name_bf")  # a row's blocking keys and its name bands
+_KEY_COLUMNS: Final = ("block_keys", "name_bf", "nat")  # keys; name bands (within nationality)
 
 DEFAULT_MASTER: Final = "local[2]"
 """Master of a session the engine starts itself: two local cores (as the issue asks)."""
