@@ -1228,9 +1228,8 @@ def encode_file(
         # bucket before (Arrow's reading, sorting and Parquet writing and hashlib's hashing
         # release the GIL). The manifest, which holds the digest, goes in the footer once
         # every row is written.
-        with _SpillReaders(work, chunks, schema_arrow) as buckets, \
-                ThreadPoolExecutor(max_workers=1) as ahead, \
-                atomic_path(target) as tmp, \
+        buckets = _Buckets(work, chunks, schema_arrow)
+        with ThreadPoolExecutor(max_workers=1) as ahead, atomic_path(target) as tmp, \
                 pq.ParquetWriter(tmp, schema_arrow, compression="zstd") as writer:
             pending = ahead.submit(buckets.sorted, 0)
             for b in range(_BUCKETS):
@@ -1307,12 +1306,15 @@ def _spill(enc: Encoded, path: Path) -> _Spilled:
                     report=enc.report)
 
 
-class _SpillReaders:
-    """The chunks' private files, open for reading a bucket at a time (one thread at a time)."""
+class _Buckets:
+    """The buckets of the chunks' private files, taken in order, by one thread at a time.
+
+    A chunk's file is opened for each bucket and closed again, so that the files open at once
+    do not grow with the input (100 chunks at 10,000,000 rows).
+    """
 
     def __init__(self, work: Path, chunks: int, schema: pa.Schema) -> None:
-        self._files = [pa.OSFile(str(_spill_path(work, i)), "rb") for i in range(chunks)]
-        self._readers = [pa.ipc.open_file(f) for f in self._files]
+        self._paths = [_spill_path(work, i) for i in range(chunks)]
         self._schema = schema
         self.digest = ContentDigest()
         self.rows = self.persons = 0
@@ -1320,21 +1322,17 @@ class _SpillReaders:
     def sorted(self, bucket: int) -> pa.Table:
         """Bucket ``bucket`` of every chunk, in input order, stably sorted by pseudonym; added
         to the digest and counts (so buckets must be taken in order)."""
-        part = pa.Table.from_batches([r.get_batch(bucket) for r in self._readers],
-                                     schema=self._schema)
+        batches = []
+        for path in self._paths:
+            with pa.OSFile(str(path), "rb") as source:  # read into memory, not mapped
+                batches.append(pa.ipc.open_file(source).get_batch(bucket))
+        part = pa.Table.from_batches(batches, schema=self._schema)
         part = part.take(pc.sort_indices(part, sort_keys=[("pid", "ascending")]))
         if part.num_rows:
             self.persons += int(pc.count_distinct(part.column("pid")).as_py())
             self.rows += part.num_rows
             self.digest.update(part)
         return part
-
-    def __enter__(self) -> _SpillReaders:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for f in self._files:
-            f.close()
 
 
 def _encode_chunk(index: int, chunk: pd.DataFrame) -> _Spilled:
