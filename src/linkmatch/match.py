@@ -63,7 +63,6 @@ from linkmatch.compare.blocking import (
 from linkmatch.compare.levels import (
     ALL_KEYS_LEVELS,
     COMPARISONS,
-    DOB,
     WHOLE_NAME_LEVELS,
     EncodedSide,
     KeyCounts,
@@ -75,13 +74,10 @@ from linkmatch.compare.levels import (
 from linkmatch.compare.scoring import (
     PATTERN_CODES,
     RARE_NAME_RECORDS,
-    TF_BUCKETS,
-    TF_LEVELS,
     FellegiSunter,
     counted_rare_names,
     fit_em,
-    pattern_codes,
-    tf_bucket,
+    pattern_summary,
 )
 from linkmatch.errors import ConfigError, EncodingMismatchError, InputDataError
 from linkmatch.io import (
@@ -586,32 +582,16 @@ class Job:
         """The pattern counts of the pairs ``(li, ri)``; no person or sample part. With
         ``spill``, each pair's pattern code and name frequency are also written there."""
         assert self.frequencies is not None
-        histogram: Counter[int] = Counter()
-        rare_histogram: Counter[int] = Counter()
-        tf_sum: dict[int, int] = {}
-        tf_n: dict[int, int] = {}
-        tf_hist: Counter[int] = Counter()
-        if len(li):
-            ev = compare_pairs(side, right, li, ri, self.frequencies, name_scale=self.name_scale)
-            pcodes = pattern_codes(ev.levels)
-            histogram.update(_histogram(pcodes))
-            every = np.isin(ev.levels[:, 0], ALL_KEYS_LEVELS)  # every key of a name shared
-            rare_histogram.update(_histogram(pcodes[every & (ev.name_tf <= self.rare_log2)]))
-            for lvl in TF_LEVELS:
-                sel = ev.levels[:, 0] == lvl
-                tf_sum[lvl] = int(np.rint(ev.name_tf[sel] * _TF_UNIT).astype(np.int64).sum())
-                tf_n[lvl] = int(sel.sum())
-            code = (ev.levels[every, 0].astype(np.int64) * TF_BUCKETS +
-                    tf_bucket(ev.name_tf[every])) * 4
-            dob = ev.levels[every, 1]
-            tf_hist.update(_histogram(code))
-            tf_hist.update(_histogram(code[dob != 0] + 1))
-            tf_hist.update(_histogram(code[dob == DOB.levels.index("exact")] + 2))
-            if spill is not None:
-                spill.write(li, ri, pcodes, ev.name_tf)
-        return _Patterns(pairs=len(li), histogram=histogram, rare_histogram=rare_histogram,
-                         tf_sum=tf_sum, tf_n=tf_n, person_f=0, persons=0, head=None, tail=None,
-                         sample=None, tf_hist=tf_hist)
+        ev = compare_pairs(side, right, li, ri, self.frequencies, name_scale=self.name_scale)
+        summary = pattern_summary(ev.levels, ev.name_tf, self.rare_log2, _TF_UNIT)
+        if spill is not None and len(li):
+            spill.write(li, ri, summary.codes, ev.name_tf)
+        return _Patterns(pairs=len(li), histogram=Counter(summary.histogram),
+                         rare_histogram=Counter(summary.rare_histogram),
+                         tf_sum=summary.tf_sum if len(li) else {},
+                         tf_n=summary.tf_n if len(li) else {}, person_f=0, persons=0,
+                         head=None, tail=None,
+                         sample=None, tf_hist=Counter(summary.tf_hist))
 
     def fit(self, results: Sequence[_Patterns]) -> FellegiSunter:
         """Fit the model from all batches' patterns, in order (EM, random pairs for u)."""
@@ -927,15 +907,6 @@ def _add_patterns(total: _Patterns, part: _Patterns) -> None:
     for lvl, v in part.tf_sum.items():
         total.tf_sum[lvl] = total.tf_sum.get(lvl, 0) + v
         total.tf_n[lvl] = total.tf_n.get(lvl, 0) + part.tf_n[lvl]
-
-
-def _histogram(codes: npt.NDArray[np.int64]) -> dict[int, int]:
-    """Counts of pattern codes (a bincount: codes are small mixed-radix numbers)."""
-    if not len(codes):
-        return {}
-    counts = np.bincount(codes)
-    seen = np.flatnonzero(counts)
-    return dict(zip(seen.tolist(), counts[seen].tolist(), strict=True))
 
 
 def _div_round(numerator: int, denominator: int) -> int:

@@ -30,8 +30,16 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
-from linkmatch.compare.levels import COMPARISONS, DOB, NAME, NATIONALITY, WHOLE_NAME_LEVELS
+from linkmatch.compare.levels import (
+    ALL_KEYS_LEVELS,
+    COMPARISONS,
+    DOB,
+    NAME,
+    NATIONALITY,
+    WHOLE_NAME_LEVELS,
+)
 
 __all__ = ["PATTERN_CODES", "RARE_NAME_RECORDS", "TF_LEVELS", "FellegiSunter", "fit_em",
            "pattern_codes"]
@@ -261,6 +269,125 @@ def tf_bucket(name_tf: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     out: npt.NDArray[np.int64] = np.clip(np.floor(-name_tf + 1e-9), 0, TF_BUCKETS - 1) \
         .astype(np.int64)
     return out
+
+
+@dataclass(frozen=True)
+class PatternSummary:
+    """What pass 1 keeps of a chunk of compared pairs (all counts exact integers).
+
+    Attributes:
+        codes: each pair's pattern code (:func:`pattern_codes`).
+        histogram: pairs per pattern code (codes with none left out).
+        rare_histogram: the same, of the pairs sharing every key of a name whose frequency
+            is at most ``2**rare_log2``.
+        tf_sum, tf_n: per frequency-adjusted name level (:data:`TF_LEVELS`), the sum of the
+            pairs' log2 name frequencies in fixed point (``tf_unit``) and their number.
+        tf_hist: pairs sharing every key of a name, per (level, frequency bucket): code
+            ``(level * TF_BUCKETS + bucket) * 4`` counts all, ``+ 1`` those with both dates,
+            ``+ 2`` those with the same full date.
+    """
+
+    codes: npt.NDArray[np.int64]
+    histogram: dict[int, int]
+    rare_histogram: dict[int, int]
+    tf_sum: dict[int, int]
+    tf_n: dict[int, int]
+    tf_hist: dict[int, int]
+
+
+def _nonzero(counts: npt.NDArray[np.int64]) -> dict[int, int]:
+    seen = np.flatnonzero(counts)
+    return dict(zip(seen.tolist(), counts[seen].tolist(), strict=True))
+
+
+def _bincount(codes: npt.NDArray[np.int64], size: int) -> dict[int, int]:
+    return _nonzero(np.bincount(codes, minlength=size).astype(np.int64))
+
+
+_EXACT_DATE: Final = DOB.levels.index("exact")
+_ALL_KEYS_MASK: Final = np.isin(np.arange(len(NAME.levels)), ALL_KEYS_LEVELS)
+_TF_LEVEL_MASK: Final = np.isin(np.arange(len(NAME.levels)), TF_LEVELS)
+_TF_HIST_SIZE: Final = len(NAME.levels) * TF_BUCKETS * 4
+
+
+def pattern_summary(levels: npt.NDArray[np.uint8], name_tf: npt.NDArray[np.float64],
+                    rare_log2: float, tf_unit: float) -> PatternSummary:
+    """Pass 1's counts of a chunk of pairs, in one compiled pass over them (the same numbers
+    as :func:`pattern_summary_reference`, property-tested; its numpy passes, one per name
+    level and histogram, took a quarter of pass 1).
+
+    Args:
+        levels: the pairs' comparison levels, (pairs, comparisons).
+        name_tf: the pairs' log2 frequency of the shared name-key set.
+        rare_log2: log2 of the largest frequency of a rare name.
+        tf_unit: fixed point of the frequency sums.
+    """
+    n = len(levels)
+    codes = np.empty(n, dtype=np.int64)
+    hist = np.zeros(PATTERN_CODES, dtype=np.int64)
+    rare = np.zeros(PATTERN_CODES, dtype=np.int64)
+    tf_sum = np.zeros(len(NAME.levels), dtype=np.int64)
+    tf_n = np.zeros(len(NAME.levels), dtype=np.int64)
+    tf_hist = np.zeros(_TF_HIST_SIZE, dtype=np.int64)
+    if n:
+        _summary_kernel(np.ascontiguousarray(levels), np.ascontiguousarray(name_tf),
+                        np.array(_RADIX, dtype=np.int64), _ALL_KEYS_MASK, _TF_LEVEL_MASK,
+                        float(rare_log2), float(tf_unit), _EXACT_DATE, TF_BUCKETS,
+                        codes, hist, rare, tf_sum, tf_n, tf_hist)
+    return PatternSummary(
+        codes=codes, histogram=_nonzero(hist), rare_histogram=_nonzero(rare),
+        tf_sum={lvl: int(tf_sum[lvl]) for lvl in TF_LEVELS},
+        tf_n={lvl: int(tf_n[lvl]) for lvl in TF_LEVELS}, tf_hist=_nonzero(tf_hist))
+
+
+@njit(cache=True, nogil=True)
+def _summary_kernel(levels: Any, name_tf: Any, radix: Any, all_keys: Any, tf_levels: Any,
+                    rare_log2: float, tf_unit: float, exact: int, buckets: int, codes: Any,
+                    hist: Any, rare: Any, tf_sum: Any, tf_n: Any,
+                    tf_hist: Any) -> None:  # pragma: no cover - compiled
+    n, k = levels.shape
+    for i in range(n):
+        code = 0
+        for j in range(k):
+            code = code * radix[j] + levels[i, j]
+        codes[i] = code
+        hist[code] += 1
+        name = levels[i, 0]
+        tf = name_tf[i]
+        if tf_levels[name]:
+            tf_sum[name] += np.int64(np.rint(tf * tf_unit))
+            tf_n[name] += 1
+        if all_keys[name]:
+            if tf <= rare_log2:
+                rare[code] += 1
+            bucket = min(max(np.floor(-tf + 1e-9), 0.0), buckets - 1.0)
+            at = (np.int64(name) * buckets + np.int64(bucket)) * 4
+            tf_hist[at] += 1
+            if levels[i, 1] != 0:
+                tf_hist[at + 1] += 1
+            if levels[i, 1] == exact:
+                tf_hist[at + 2] += 1
+
+
+def pattern_summary_reference(levels: npt.NDArray[np.uint8], name_tf: npt.NDArray[np.float64],
+                              rare_log2: float, tf_unit: float) -> PatternSummary:
+    """Plain numpy :func:`pattern_summary`, the reference for property tests."""
+    codes = pattern_codes(levels)
+    every = np.isin(levels[:, 0], ALL_KEYS_LEVELS)  # every key of a name shared
+    tf_sum, tf_n = {}, {}
+    for lvl in TF_LEVELS:
+        sel = levels[:, 0] == lvl
+        tf_sum[lvl] = int(np.rint(name_tf[sel] * tf_unit).astype(np.int64).sum())
+        tf_n[lvl] = int(sel.sum())
+    code = (levels[every, 0].astype(np.int64) * TF_BUCKETS + tf_bucket(name_tf[every])) * 4
+    dob = levels[every, 1]
+    tf_hist = np.bincount(code, minlength=_TF_HIST_SIZE) + \
+        np.bincount(code[dob != 0] + 1, minlength=_TF_HIST_SIZE) + \
+        np.bincount(code[dob == _EXACT_DATE] + 2, minlength=_TF_HIST_SIZE)
+    return PatternSummary(
+        codes=codes, histogram=_bincount(codes, PATTERN_CODES),
+        rare_histogram=_bincount(codes[every & (name_tf <= rare_log2)], PATTERN_CODES),
+        tf_sum=tf_sum, tf_n=tf_n, tf_hist=_nonzero(tf_hist.astype(np.int64)))
 
 
 _COUNTED_MIN_PAIRS: Final = 20.0
