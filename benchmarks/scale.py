@@ -147,7 +147,8 @@ def replicate(work: Path, times: int) -> Path:
 
 
 def run_linkmatch(work: Path, workers: int | None, left: Path | None = None,
-                  evaluate_truth: bool = True, name_bands: bool = False) -> dict[str, Any]:
+                  evaluate_truth: bool = True, name_bands: bool = False,
+                  max_block_pairs: int | None = None) -> dict[str, Any]:
     from linkmatch.evaluate import evaluate
 
     left = left or work / "left.csv"
@@ -162,7 +163,8 @@ def run_linkmatch(work: Path, workers: int | None, left: Path | None = None,
         ("match", ["match", str(work / "A.lmenc"), str(work / "B.lmenc"), "--out",
                    str(work / "cand.parquet"),
                    *(["--workers", str(workers)] if workers else []),
-                   *(["--name-bands"] if name_bands else [])]),
+                   *(["--name-bands"] if name_bands else []),
+                   *(["--max-block-pairs", str(max_block_pairs)] if max_block_pairs else [])]),
         ("reveal left", ["reveal", str(work / "cand.parquet"), "--side", "left", "--encoded",
                          str(work / "A.lmenc"), "--input", str(left),
                          "--key-file", str(key), "--out", str(work / "rev1.parquet")]),
@@ -231,6 +233,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--name-bands", action="store_true",
                         help="linkmatch matches with --name-bands (blocking on the filters' bands)")
+    parser.add_argument("--max-block-pairs", type=int, default=None,
+                        help="linkmatch matches with this --max-block-pairs (default: its own)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--replicate", type=int, default=1,
                         help="memory scaling: the left file this many times over (ids "
@@ -254,7 +258,8 @@ def main() -> None:
                                              "replicate": args.replicate, "rows": [result]},
                                             indent=2))
         return
-    rows = [run_linkmatch(args.work, args.workers, name_bands=args.name_bands)]
+    rows = [run_linkmatch(args.work, args.workers, name_bands=args.name_bands,
+                          max_block_pairs=args.max_block_pairs)]
     print(json.dumps(rows[-1]), flush=True)
     peers = [p for p in args.peers.split(",") if p]
     if "splink" in peers:
