@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -63,6 +64,34 @@ def test_streamed_file_equals_whole_encoding(people: pd.DataFrame, tmp_path: Pat
     # so that pyarrow reads it with the table (and keeps it if it writes the table again)
     stored = pq.read_table(out).schema.metadata[MANIFEST_KEY]
     assert json.loads(stored) == manifest
+
+
+def test_a_single_chunk_is_encoded_without_workers(people: pd.DataFrame, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file of one chunk is encoded in the calling process (a worker would only add its
+    start-up), into the same file; two chunks still go to the workers."""
+    import multiprocessing
+
+    started: list[str] = []
+    real = multiprocessing.get_context
+
+    def counted(method: str | None = None) -> Any:
+        started.append(str(method))
+        return real(method)
+
+    monkeypatch.setattr(multiprocessing, "get_context", counted)
+    source = tmp_path / "p.csv"
+    people.head(500).to_csv(source, index=False)
+    whole = encode_frame(read_person_table(source), KEY, job_salt=SALT, today=TODAY,
+                         source=str(source))
+    one = encode_file(source, tmp_path / "one.lmenc", KEY, job_salt=SALT, today=TODAY,
+                      chunk_rows=1_000, workers=2)
+    assert started == []
+    assert one.manifest["content_sha256"] == whole.manifest["content_sha256"]
+    two = encode_file(source, tmp_path / "two.lmenc", KEY, job_salt=SALT, today=TODAY,
+                      chunk_rows=998, workers=2)  # 499 rows a chunk: two chunks
+    assert started == ["fork"]
+    assert two.manifest["content_sha256"] == whole.manifest["content_sha256"]
 
 
 def test_ragged_rows_keep_their_file_row_numbers_across_chunks(tmp_path: Path) -> None:
