@@ -115,8 +115,8 @@ def _date_features(a: BirthDate | None, b: BirthDate | None, da: str, db: str) -
 
 
 def pair_features(left: pd.DataFrame, right: pd.DataFrame, truth: pd.DataFrame
-                  ) -> tuple[pd.DataFrame, int]:
-    """Candidate pairs (row numbers) and their features; how many true pairs blocking missed."""
+                  ) -> pd.DataFrame:
+    """Candidate pairs (row numbers, ids) and their features."""
     lp = [_Person(r) for r in left.itertuples(index=False)]
     rp = [_Person(r) for r in right.itertuples(index=False)]
     df = Counter(k for p in lp for k in p.keys)
@@ -134,11 +134,11 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, truth: pd.DataFrame
     common = {k for k, c in df.items() if c > len(lp) / 100}
     pairs: set[tuple[int, int]] = set()
     for i, p in enumerate(lp):
-        shared: Counter[int] = Counter()
+        hits: Counter[int] = Counter()
         for k in p.keys:
             for j in by_key.get(k, ()):
-                shared[j] += 1 if k in common else 2
-        pairs.update((i, j) for j, c in shared.items() if c >= 2)
+                hits[j] += 1 if k in common else 2
+        pairs.update((i, j) for j, c in hits.items() if c >= 2)
         if p.date is not None and p.date.is_full:
             pairs.update((i, j) for j in by_date.get(str(p.date.to_date()), ()))
     blocked = len(pairs)
@@ -179,7 +179,7 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, truth: pd.DataFrame
     frame["right_id"] = right["record_id"].to_numpy()[frame["ri"]]
     print(f"  candidate pairs: {blocked:,} by plain blocking, {len(frame):,} with every true "
           f"row pair; {missed} of {len(truth)} true pairs added only for the ceiling")
-    return frame, missed
+    return frame
 
 
 def _out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int = 5,
@@ -238,11 +238,12 @@ def evidence_scores(compared: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame
     return best[["left_id", "right_id"]].assign(score=prob)
 
 
-def best_threshold(scores: pd.DataFrame, truth: pd.DataFrame) -> tuple[float, Evaluation]:
+def best_threshold(scores: pd.DataFrame, truth: pd.DataFrame, hard_negatives: pd.DataFrame
+                   ) -> tuple[float, Evaluation]:
     """The threshold (of 0.05 ... 0.95) with the best F1, and its evaluation."""
     best: tuple[float, Evaluation] | None = None
     for t in np.arange(0.05, 0.96, 0.05):
-        ev = evaluate(scores, truth, threshold=float(t))
+        ev = evaluate(scores, truth, threshold=float(t), hard_negatives=hard_negatives)
         if best is None or ev.f1 > best[1].f1:
             best = (float(t), ev)
     assert best is not None
@@ -261,20 +262,16 @@ def main() -> None:
           f"persons ({len(data.right):,} rows), profile {args.profile}, "
           f"{len(data.truth):,} true pairs")
     t0 = time.perf_counter()
-    frame, _ = pair_features(data.left, data.right, data.truth)
+    frame = pair_features(data.left, data.right, data.truth)
     scores = oracle_scores(frame, data.truth)
-    threshold, _ = best_threshold(scores, data.truth)
+    threshold, ceiling = best_threshold(scores, data.truth, data.hard_negatives)
     at_half = evaluate(scores, data.truth, threshold=0.5, hard_negatives=data.hard_negatives)
-    ceiling = evaluate(scores, data.truth, threshold=threshold,
-                       hard_negatives=data.hard_negatives)
     t1 = time.perf_counter()
     compared = linkmatch.link(data.left, data.right, key=KEY, threshold=0.0)
     ours = evaluate(compared, data.truth, threshold=0.5, hard_negatives=data.hard_negatives)
     t2 = time.perf_counter()
     supervised = evidence_scores(compared, data.truth)
-    cut, _ = best_threshold(supervised, data.truth)
-    on_evidence = evaluate(supervised, data.truth, threshold=cut,
-                           hard_negatives=data.hard_negatives)
+    cut, on_evidence = best_threshold(supervised, data.truth, data.hard_negatives)
     rows = [(f"supervised plain-text ceiling, best threshold {threshold:.2f}", ceiling),
             ("supervised plain-text ceiling, threshold 0.50", at_half),
             (f"supervised on linkmatch's evidence, best {cut:.2f}", on_evidence),

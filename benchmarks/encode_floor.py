@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import importlib
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +33,7 @@ import linkmatch
 from linkmatch._parallel import default_workers
 from linkmatch.encode import encode_frame
 from linkmatch.normalise.dates import DateParseError, parse_date
-from linkmatch.normalise.names import name_tokens
+from linkmatch.normalise.names import _clear_caches, name_tokens
 from linkmatch.pseudonymise.prf import KeyedPRF
 from linkmatch.synth import generate
 
@@ -56,7 +55,7 @@ def main() -> None:
     frame = table.to_pandas()
     parts = pd.unique(pd.concat([frame["given_names"], frame["family_name"]]).fillna(""))
     dates = pd.unique(frame["date_of_birth"].fillna("").astype(str))
-    importlib.import_module("linkmatch.normalise.names")._clear_caches()
+    _clear_caches()
     name_tokens("Warm Up", None)  # loads the name dictionaries (not per-value work)
     t0 = time.perf_counter()
     for part in parts:
