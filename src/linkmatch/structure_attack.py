@@ -61,6 +61,8 @@ _CANDIDATES = 40
 _ANCHOR_MIN_COUNT = 4
 """Tokens held by fewer records are not used as anchors of the co-occurrence refinement."""
 _ROUNDS = 3
+_FLOOR = 60.0
+"""log-likelihood (nats) below a token's best name beyond which names are not told apart."""
 _MARGIN = 3.0
 """log-likelihood margin (nats) over the second-best name that makes a token an anchor."""
 """Co-occurrence refinement rounds (each uses the previous round's assignment as anchors)."""
@@ -313,7 +315,10 @@ def _assign(scores: F64, fixed: Mapping[int, int]) -> dict[int, int]:
     out = dict(fixed)
     if len(rows) and len(cols):
         sub = scores[np.ix_(rows, cols)]
-        sub = np.where(np.isfinite(sub), sub, sub[np.isfinite(sub)].min(initial=0.0) - 1e6)
+        # Each token's scores relative to its best, floored: names far below a token's best
+        # are all alike to it, and a bounded matrix keeps the solver's arithmetic exact.
+        sub = np.where(np.isfinite(sub), sub, -np.inf)
+        sub = np.maximum(sub - sub.max(axis=1, keepdims=True), -_FLOOR)
         r, c = linear_sum_assignment(sub, maximize=True)
         out.update(zip(rows[r].tolist(), cols[c].tolist(), strict=True))
     return out
