@@ -17,8 +17,10 @@ What each column lets the linkage unit compare, and why it is shaped that way:
     twice: q-grams of its folded spelling and q-grams of its variant key (consonant skeleton).
     Order-free, so given/family swaps still match; the variant-key grams make transliterations
     overlap (Youssef/Yusuf/يوسف). Stored hardened as the schema says (by default XOR-folded and
-    balanced, :mod:`linkmatch.pseudonymise.hardening`): the weight of a stored filter does not
-    reveal the length of the name, and pattern mining recovers far less from it.
+    balanced, :mod:`linkmatch.pseudonymise.hardening`): pattern mining with known pairs
+    recovers far less from it. What a unit reads from this file without the key (most names,
+    through the structure of the tokens and the filters' similarity) is measured by
+    ``linkmatch audit`` (``docs/privacy.md``).
 ``name_keys``
     Keyed tokens of each name token's variant key: exact-variant agreement and its frequency (a
     shared rare name is strong evidence, a shared "Mohammed" weak).

@@ -64,8 +64,8 @@ class Schema:
             with balancing: together they cut what pattern mining recovers from the filters
             by an order of magnitude for about 0.002 F1 (measured in ``docs/privacy.md``).
         name_balance: store the name filter balanced (with its complement, keyed permutation):
-            every stored filter has the same weight, whatever the length of the name. On by
-            default.
+            every stored filter has the same weight (the length is still read back from the
+            complement columns: ``docs/privacy.md``). On by default.
         name_blip: probability of flipping each stored bit of the name filter (keyed, per
             record), in steps of 1/256.
         name_salt: salt the name filter with a stable field: ``"none"`` (default) or

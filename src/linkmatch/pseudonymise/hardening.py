@@ -19,8 +19,12 @@ before it is written, in this order:
    that a given q-gram is present.
 2. **Balancing** (Berger & Schnell): the filter is concatenated with its complement and the
    bits are permuted under a keyed permutation. Every balanced filter has exactly half its
-   bits set, so the weight no longer reveals the length of the name; Dice of two balanced
-   filters is ``1 - hamming / length``, a monotone function of the original Hamming distance.
+   bits set; Dice of two balanced filters is ``1 - hamming / length``, a monotone function of
+   the original Hamming distance. The constant weight does not hide the length from a unit
+   that holds many filters: every stored position has a complement column (set exactly where
+   the other is not), so keeping the sparser column of each pair gives the filter back, and
+   with it the weight (:func:`linkmatch.structure_attack.unbalanced_weight`; the audit measures
+   it).
 3. **BLIP** (bit flipping; Schnell & Borgs 2016, after randomised response): each stored bit is
    flipped with probability ``blip``, from a keyed pseudo-random stream seeded by the record's
    pseudonym MAC. The noise is independent between the two holders, so two encodings of the
