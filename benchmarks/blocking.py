@@ -35,7 +35,7 @@ from linkmatch.synth import SynthData, generate
 KEY = linkmatch.Key.from_bytes(bytes(range(3, 35)))
 
 
-def _rows_of(table: pa.Table, manifest: dict[str, object], record_ids: list[str]
+def rows_of(table: pa.Table, manifest: dict[str, object], record_ids: list[str]
              ) -> dict[str, list[int]]:
     """Record id -> rows of the encoded table (alias rows share a pseudonym)."""
     by_pid: dict[str, list[int]] = {}
@@ -64,8 +64,8 @@ def report(data: SynthData, left: Encoded, right: Encoded, max_block_pairs: int)
     n_l, n_r = left.table.num_rows, right.table.num_rows
     compared = li * n_r + ri  # distinct and sorted by (left, right): ready for lookup
     del li, ri
-    left_rows = _rows_of(left.table, left.manifest, data.left["record_id"].astype(str).tolist())
-    right_rows = _rows_of(right.table, right.manifest,
+    left_rows = rows_of(left.table, left.manifest, data.left["record_id"].astype(str).tolist())
+    right_rows = rows_of(right.table, right.manifest,
                           data.right["record_id"].astype(str).tolist())
     name_keys_l = left.table.column("name_keys").to_pylist()
     name_keys_r = right.table.column("name_keys").to_pylist()

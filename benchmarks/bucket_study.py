@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-sys.path.insert(0, str(Path(__file__).parent))
-from blocking import KEY, _rows_of
-
 from linkmatch.compare.blocking import BlockIndex, explode
 from linkmatch.encode import encode_frame
 from linkmatch.match import block_cap
 from linkmatch.synth import generate
+
+sys.path.insert(0, str(Path(__file__).parent))
+from blocking import KEY, rows_of
 
 I64 = npt.NDArray[np.int64]
 
@@ -87,8 +87,8 @@ def main() -> None:
     data = generate(seed=args.seed, n_left=n_left, n_right=n_right)
     left, right = encode_frame(data.left, KEY), encode_frame(data.right, KEY)
     n_l, n_r = left.table.num_rows, right.table.num_rows
-    left_rows = _rows_of(left.table, left.manifest, data.left["record_id"].astype(str).tolist())
-    right_rows = _rows_of(right.table, right.manifest,
+    left_rows = rows_of(left.table, left.manifest, data.left["record_id"].astype(str).tolist())
+    right_rows = rows_of(right.table, right.manifest,
                           data.right["record_id"].astype(str).tolist())
     truth_codes = [left_rows[str(lid)][0] * n_r + np.asarray(right_rows[str(rid)], np.int64)
                    for lid, rid, _ in data.truth.itertuples(index=False)]
