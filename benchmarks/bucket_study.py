@@ -38,7 +38,7 @@ I64 = npt.NDArray[np.int64]
 
 def _holder_keys(rows: I64, keys: I64, num_rows: int, cap_share: float) -> tuple[I64, I64]:
     """(row, key) entries whose key at most ``cap_share`` of the holder's rows hold (min. 2)."""
-    uniques, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     keep = counts[inverse.ravel()] <= max(2, int(cap_share * num_rows))
     return rows[keep], keys[keep]
 

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 import linkmatch
-from blocking import KEY, _rows_of
+from blocking import KEY, rows_of
 from linkmatch.compare.blocking import NameBands
 from linkmatch.encode import Encoded, encode_frame
 from linkmatch.evaluate import evaluate
@@ -61,8 +61,8 @@ def main() -> None:
     data = generate(seed=args.seed, n_left=n_left, n_right=n_right)
     left, right = encode_frame(data.left, KEY), encode_frame(data.right, KEY)
     n_l, n_r = left.table.num_rows, right.table.num_rows
-    left_rows = _rows_of(left.table, left.manifest, data.left["record_id"].astype(str).tolist())
-    right_rows = _rows_of(right.table, right.manifest,
+    left_rows = rows_of(left.table, left.manifest, data.left["record_id"].astype(str).tolist())
+    right_rows = rows_of(right.table, right.manifest,
                           data.right["record_id"].astype(str).tolist())
     codes, owner = [], []
     for k, (lid, rid, _) in enumerate(data.truth.itertuples(index=False)):
