@@ -61,6 +61,8 @@ _CANDIDATES = 40
 _ANCHOR_MIN_COUNT = 4
 """Tokens held by fewer records are not used as anchors of the co-occurrence refinement."""
 _ROUNDS = 3
+_SOLVED_ROWS = 3000
+"""Tokens (the most frequent) assigned by the Hungarian method; the rest greedily."""
 _FLOOR = 60.0
 """log-likelihood (nats) below a token's best name beyond which names are not told apart."""
 _MARGIN = 3.0
@@ -81,7 +83,7 @@ class _Tokens:
     nats: F64  # (tokens, nationalities) by aligned nationality rank
     years: F64  # (tokens, year bins) by aligned birth year
     length_class: I64  # name-derived blocking keys shared within a year; -1 unknown
-    similarity: F64  # (tokens, tokens) cosine of the tokens' filter signatures
+    signature: npt.NDArray[np.float32]  # (tokens, positions) filter signatures, unit length
     incidence: object  # scipy.sparse (rows, tokens) 0/1: which record holds which token
 
 
@@ -247,12 +249,12 @@ def _features(table: pa.Table, nat_labels: I64, year_labels: I64, *, num_nats: i
     incidence = sparse.csr_matrix((np.ones(len(inverse)), (rows_idx, inverse)), shape=(n, k))
     incidence.data[:] = 1.0
     return _Tokens(values=values, count=count, slots=slots, nats=nats, years=years,
-                   length_class=classes, similarity=_signature_similarity(table, incidence),
+                   length_class=classes, signature=_signatures(table, incidence),
                    incidence=incidence), token_index
 
 
-def _signature_similarity(table: pa.Table, incidence: object) -> F64:
-    """Cosine similarity of the name tokens' filter signatures.
+def _signatures(table: pa.Table, incidence: object) -> npt.NDArray[np.float32]:
+    """The name tokens' filter signatures, scaled to unit length (dot product = cosine).
 
     A token's signature is the set of (unbalanced) filter positions set in nearly every record
     that holds it: its q-grams' positions. Two names that share q-grams share positions, so the
@@ -264,16 +266,16 @@ def _signature_similarity(table: pa.Table, incidence: object) -> F64:
 
     assert isinstance(incidence, sparse.csr_matrix)
     if "name_bf" not in table.column_names:
-        return np.zeros((incidence.shape[1], incidence.shape[1]))
+        return np.zeros((incidence.shape[1], 1), dtype=np.float32)
     bits = filter_bits(table)
-    columns = bits[:, unbalanced_columns(bits)].astype(np.float64)
+    columns = bits[:, unbalanced_columns(bits)].astype(np.float32)
     counts = np.asarray(incidence.sum(axis=0)).ravel()
     rates = (incidence.T @ columns) / np.maximum(counts, 1.0)[:, None]
     cut = np.where(counts >= 3, 0.7, 1.0)[:, None]
-    signature = (rates >= cut - 1e-9).astype(np.float64)
+    signature = (rates >= cut - 1e-6).astype(np.float32)
     norms = np.sqrt(signature.sum(axis=1))
     norms[norms == 0] = 1.0
-    out: F64 = np.asarray((signature @ signature.T) / np.outer(norms, norms), dtype=np.float64)
+    out: npt.NDArray[np.float32] = signature / norms[:, None]
     return out
 
 
@@ -300,27 +302,54 @@ def _base_scores(target: _Tokens, own: _Tokens, scale: float) -> F64:
     return scores
 
 
-def _assign(scores: F64, fixed: Mapping[int, int]) -> dict[int, int]:
+def _assign(scores: F64, fixed: Mapping[int, int], count: F64) -> dict[int, int]:
     """One-to-one assignment of tokens (rows) to names (columns) of the highest total score.
 
     A name's token is the same in every record, so each name has one token: the attacker
-    solves the assignment problem (Hungarian method) rather than guessing token by token.
+    solves the assignment problem (Hungarian method) rather than guessing token by token, for
+    the :data:`_SOLVED_ROWS` tokens held by most records; the rarer ones then take their best
+    free name, most confident first (a token held by one record says little either way).
     ``fixed`` (T2's known pairs) are kept as they are.
     """
     from scipy.optimize import linear_sum_assignment
 
-    rows = np.setdiff1d(np.arange(scores.shape[0]), np.fromiter(fixed, dtype=np.int64))
+    fixed_rows = np.fromiter(fixed, dtype=np.int64)
+    free = np.setdiff1d(np.arange(scores.shape[0]), fixed_rows)
+    free = free[np.argsort(-count[free], kind="stable")]
+    solved, rest = free[:_SOLVED_ROWS], free[_SOLVED_ROWS:]
     cols = np.setdiff1d(np.arange(scores.shape[1]),
                         np.fromiter(fixed.values(), dtype=np.int64))
     out = dict(fixed)
-    if len(rows) and len(cols):
-        sub = scores[np.ix_(rows, cols)]
+    if len(solved) and len(cols):
+        sub = scores[np.ix_(solved, cols)]
         # Each token's scores relative to its best, floored: names far below a token's best
         # are all alike to it, and a bounded matrix keeps the solver's arithmetic exact.
         sub = np.where(np.isfinite(sub), sub, -np.inf)
         sub = np.maximum(sub - sub.max(axis=1, keepdims=True), -_FLOOR)
         r, c = linear_sum_assignment(sub, maximize=True)
-        out.update(zip(rows[r].tolist(), cols[c].tolist(), strict=True))
+        out.update(zip(solved[r].tolist(), cols[c].tolist(), strict=True))
+    if len(rest):
+        taken = np.zeros(scores.shape[1], dtype=bool)
+        taken[list(out.values())] = True
+        best = np.argsort(-scores[rest], axis=1)[:, :_CANDIDATES]
+        order = np.argsort(-(scores[rest, best[:, 0]] - scores[rest, best[:, 1]])
+                           if best.shape[1] > 1 else np.zeros(len(rest)), kind="stable")
+        for i in order.tolist():
+            for c in best[i].tolist():
+                if not taken[c]:
+                    out[int(rest[i])] = c
+                    taken[c] = True
+                    break
+    return out
+
+
+def _cooccurrence(incidence: object, anchors: I64) -> F64:
+    """(tokens, anchors): records each token shares with each anchor token (not itself)."""
+    from scipy import sparse
+
+    assert isinstance(incidence, sparse.csr_matrix)
+    out: F64 = np.asarray((incidence.T @ incidence[:, anchors]).toarray(), dtype=np.float64)
+    out[anchors, np.arange(len(anchors))] = 0.0
     return out
 
 
@@ -381,13 +410,8 @@ def name_token_guesses(table: pa.Table, own_table: pa.Table, own_names: Mapping[
                 read_off[int(target.values[t])] = key
                 if key in name_index:
                     fixed[t] = name_index[key]
-    assignment = _assign(scores, fixed)
+    assignment = _assign(scores, fixed, target.count)
 
-    t_co = (target.incidence.T @ target.incidence).toarray()  # type: ignore[attr-defined]
-    o_co = (own.incidence.T @ own.incidence).toarray()  # type: ignore[attr-defined]
-    np.fill_diagonal(t_co, 0.0)
-    np.fill_diagonal(o_co, 0.0)
-    o_log = np.log((o_co + 0.5) / (own.count + 0.5 * len(own.values))[:, None])
     current = scores
     for _ in range(_ROUNDS):
         anchors = _anchors(current, assignment, target.count, fixed)
@@ -396,13 +420,17 @@ def name_token_guesses(table: pa.Table, own_table: pa.Table, own_names: Mapping[
         ta = np.fromiter(anchors, dtype=np.int64)
         oa = np.fromiter((assignment[t] for t in anchors), dtype=np.int64)
         # which names appear together (co-occurrence graph)
-        refined = scores + t_co[:, ta] @ o_log[:, oa].T
+        t_co = _cooccurrence(target.incidence, ta)
+        o_co = _cooccurrence(own.incidence, oa)
+        o_log = np.log((o_co + 0.5) / (own.count + 0.5 * len(own.values))[:, None])
+        refined = scores + t_co @ o_log.T
         # which names look alike (q-gram similarity graph)
-        st, so = target.similarity[:, ta], own.similarity[:, oa]
+        st = target.signature @ target.signature[ta].T
+        so = own.signature @ own.signature[oa].T
         dist = (st ** 2).sum(axis=1)[:, None] + (so ** 2).sum(axis=1)[None, :] - 2 * st @ so.T
         noise = max(float(np.mean(dist[ta, oa])) / len(ta), 1e-4)
         refined -= dist / (2 * noise)
-        assignment = _assign(refined, fixed)
+        assignment = _assign(refined, fixed, target.count)
         current = refined
     guesses = {int(target.values[t]): names[o] for t, o in assignment.items() if names[o]}
     guesses.update(read_off)
