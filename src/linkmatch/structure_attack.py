@@ -331,7 +331,7 @@ def _assign(scores: F64, fixed: Mapping[int, int], count: F64) -> dict[int, int]
     if len(rest):
         taken = np.zeros(scores.shape[1], dtype=bool)
         taken[list(out.values())] = True
-        best = np.argsort(-scores[rest], axis=1)[:, :_CANDIDATES]
+        best = _top_columns(scores[rest], _CANDIDATES)
         order = np.argsort(-(scores[rest, best[:, 0]] - scores[rest, best[:, 1]])
                            if best.shape[1] > 1 else np.zeros(len(rest)), kind="stable")
         for i in order.tolist():
@@ -340,6 +340,15 @@ def _assign(scores: F64, fixed: Mapping[int, int], count: F64) -> dict[int, int]
                     out[int(rest[i])] = c
                     taken[c] = True
                     break
+    return out
+
+
+def _top_columns(scores: F64, k: int) -> I64:
+    """Per row, the columns of the ``k`` highest scores, best first."""
+    k = min(k, scores.shape[1])
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+    out: I64 = np.take_along_axis(top, order, axis=1).astype(np.int64)
     return out
 
 
@@ -357,7 +366,8 @@ def _anchors(scores: F64, assignment: Mapping[int, int], count: F64,
              fixed: Mapping[int, int]) -> list[int]:
     """Tokens whose assignment is trusted: known pairs, and frequent tokens assigned to their
     clear best name (a margin over the second best)."""
-    top2 = np.sort(scores, axis=1)[:, -2:] if scores.shape[1] > 1 else np.zeros((len(scores), 2))
+    top2 = np.partition(scores, -2, axis=1)[:, -2:] if scores.shape[1] > 1 else \
+        np.zeros((len(scores), 2))
     best = np.argmax(scores, axis=1)
     out = [t for t, o in assignment.items() if t in fixed or (
         count[t] >= _ANCHOR_MIN_COUNT and best[t] == o and top2[t, 1] - top2[t, 0] >= _MARGIN)]
