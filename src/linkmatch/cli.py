@@ -192,6 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--right", type=_positive, default=2_000, help="reference persons")
     p.add_argument("--profile", choices=("hard", "typical"), default="hard",
                    help="corruptions per true pair: hard (default) or typical")
+    p.add_argument("--relatives-per-match", type=float, default=0.0, metavar="N",
+                   help="mean number of relatives (siblings, twins, children, parents, spouses) "
+                        "of each matched listed person in the asylum file, listed in "
+                        "hard_negatives.csv with their kind (default: 0)")
 
     p = sub.add_parser("demo", help="built-in synthetic data, end to end, with a summary")
     p.add_argument("--out-dir", type=Path, default=None,
@@ -553,7 +557,8 @@ def _cmd_link(args: argparse.Namespace) -> int:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from linkmatch.synth import main_synth
 
-    paths = main_synth(args.out, args.seed, args.left, args.right, args.profile)
+    paths = main_synth(args.out, args.seed, args.left, args.right, args.profile,
+                       relatives_per_match=args.relatives_per_match)
     for name, path in paths.items():
         log.info("wrote %s → %s", name, path)
     return 0
@@ -660,6 +665,8 @@ def _print_evaluation(d: dict[str, Any]) -> None:
         print(f"  recall {kind:<16} {rec:.4f}")
     if d["hard_negative_precision"] is not None:
         print(f"  hard negatives correctly left out: {d['hard_negative_precision']:.4f}")
+    for kind, counts in d.get("hard_negatives_by_kind", {}).items():
+        print(f"    {kind:<16} returned {counts['returned']:>5} of {counts['listed']:>5}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

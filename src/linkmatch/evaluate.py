@@ -8,7 +8,7 @@ histograms of true and false pairs with the threshold marked, and the precisionâ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ class Evaluation:
     false_negatives: int
     recall_by_corruption: dict[str, float]
     hard_negative_precision: float | None
+    hard_negatives_by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per kind of look-alike (``sibling``, ``twin``, ``namesake``â€¦): (returned, listed)."""
 
     @property
     def precision(self) -> float:
@@ -63,6 +65,10 @@ class Evaluation:
                                      self.recall_by_corruption.items()},
             "hard_negative_precision": None if self.hard_negative_precision is None
             else round(self.hard_negative_precision, 6),
+            "hard_negatives_by_kind": {
+                kind: {"returned": returned, "listed": listed,
+                       "left_out": round(1.0 - returned / listed, 6) if listed else None}
+                for kind, (returned, listed) in self.hard_negatives_by_kind.items()},
         }
 
 
@@ -82,8 +88,9 @@ def evaluate(candidates: pd.DataFrame, truth: pd.DataFrame, *, threshold: float 
         truth: ``left_id, right_id`` of every true pair; optional ``corruption`` column with
             ";"-separated corruption types.
         threshold: only candidates scoring at least this count (default: all rows).
-        hard_negatives: look-alike pairs that are *not* matches (siblings, namesakes); reported
-            as the precision on those pairs: the share of them correctly left out.
+        hard_negatives: look-alike pairs that are *not* matches (relatives, namesakes); reported
+            as the precision on those pairs (the share of them correctly left out) and, with a
+            ``kind`` column, per kind: how many of them the candidates return.
     """
     cand = candidates
     if threshold is not None:
@@ -100,9 +107,17 @@ def evaluate(candidates: pd.DataFrame, truth: pd.DataFrame, *, threshold: float 
                 hits.setdefault(kind, []).append(pair in found)
         by_type = {k: float(np.mean(v)) for k, v in sorted(hits.items())}
     hard: float | None = None
+    by_kind: dict[str, tuple[int, int]] = {}
     if hard_negatives is not None and len(hard_negatives):
-        hn = set(_pairs(hard_negatives, "<hard negatives>")) - true
+        keys = _pairs(hard_negatives, "<hard negatives>")
+        hn = set(keys) - true
         hard = 1.0 - len(hn & found) / len(hn) if hn else None
+        if "kind" in hard_negatives.columns:
+            groups: dict[str, set[str]] = {}
+            for pair, kind in zip(keys, hard_negatives["kind"].astype(str), strict=True):
+                if pair not in true:
+                    groups.setdefault(kind, set()).add(pair)
+            by_kind = {k: (len(v & found), len(v)) for k, v in sorted(groups.items())}
     return Evaluation(
         threshold=float(threshold) if threshold is not None else 0.0,
         true_positives=tp,
@@ -110,6 +125,7 @@ def evaluate(candidates: pd.DataFrame, truth: pd.DataFrame, *, threshold: float 
         false_negatives=len(true - found),
         recall_by_corruption=by_type,
         hard_negative_precision=hard,
+        hard_negatives_by_kind=by_kind,
     )
 
 

@@ -22,7 +22,12 @@ then evaluated on data they never saw, so the generator aims to be *real* rather
   Field noise that any sane normaliser absorbs (letter case, diacritics, date format, which name
   columns are filled, place-name spelling, empty optional fields) is *not* labelled.
 * **Hard negatives.** Siblings and namesakes of reference persons sit in the asylum file as
-  different persons and are listed, so precision can be measured where it hurts.
+  different persons and are listed, so precision can be measured where it hurts. With
+  ``relatives_per_match`` whole households arrive: siblings, twins (same date and place),
+  children (whose second name is the listed person's first: patronymic chains), parents and
+  spouses of matched listed persons, as many per match as asked, with the family's names
+  spelled alike and its dates defaulted alike; and some listed persons have a sibling on the
+  list.
 
 Layout of the output. ``right`` keeps each person's rows together, main entry first, persons in
 random order: a pair labelled ``alias`` is one whose asylum record matches a later row of the id
@@ -100,8 +105,10 @@ class SynthData:
         truth: ``left_id, right_id, corruption``: one row per true (left record, right person)
             pair; ``corruption`` is the ``;``-joined sorted set of :data:`CORRUPTION_TYPES`
             applied between the two, ``""`` if none.
-        hard_negatives: ``left_id, right_id, kind`` (``sibling`` or ``namesake``): pairs that look
-            alike but are different persons.
+        hard_negatives: ``left_id, right_id, kind``: pairs that look alike but are different
+            persons. ``sibling`` and ``namesake`` always; with ``relatives_per_match`` also
+            ``twin``, ``child``, ``parent``, ``spouse`` (relatives of the listed person) and
+            ``listed_sibling`` (the listed person's sibling, also listed, against his record).
     """
 
     left: pd.DataFrame
@@ -2261,6 +2268,123 @@ def _namesake(person: _Latent, rng: random.Random) -> _Latent:
                    doc=_random_doc(person.pop.nationality, rng) if _chance(rng, 0.3) else "")
 
 
+RELATIVE_KINDS: Final = ("sibling", "twin", "child", "parent", "spouse")
+"""Relatives of a listed person that :func:`generate` can place in the asylum file."""
+
+_RELATIVE_MIX: Final = _t(("sibling", 0.4), ("twin", 0.08), ("child", 0.22), ("parent", 0.12),
+                          ("spouse", 0.18))
+_SHARED_FAMILY_NAME_SYSTEMS: Final = frozenset({"turkish", "iran", "ukrainian", "russian",
+                                                 "caucasus", "maghreb"})
+"""Naming systems in which a wife carries her husband's family name."""
+
+
+def _gendered_family(family: _Unit | None, sex: str) -> _Unit | None:
+    """The family name a person of ``sex`` carries (Slavic surnames are gendered)."""
+    if family is None or family.system != "cyrillic":
+        return family
+    base = _lexicon().units.get(family.key.removesuffix(":f"), family)
+    return _feminine_cyrillic(base) if sex == "F" else base
+
+
+def _family_dob(person: _Latent, year: int, rng: random.Random) -> _Dob:
+    """A relative's date of birth in ``year``, written with the family's document habits.
+
+    A family registered together often has every date defaulted the same way: the listed
+    person's year-only or 1 January date makes the relative's one too, and a family with full
+    dates still gets the shared 1 January now and then.
+    """
+    year = min(max(year, 1930), _REFERENCE_YEAR)
+    if person.dob.precision in ("year", "month", "none"):
+        return replace(person.dob, year=year) if person.dob.precision != "none" else person.dob
+    if (person.dob.month, person.dob.day) == (1, 1) or _chance(rng, 0.1):
+        return _Dob(year, 1, 1, "full")
+    month = rng.randint(1, 12)
+    return _Dob(year, month, rng.randint(1, _days_in_month(year, month)), "full")
+
+
+def _relative(person: _Latent, kind: str, rng: random.Random) -> _Latent:
+    """A relative of a listed person, as the asylum procedure records families arriving together.
+
+    Siblings and twins share father, grandfather, family name and birthplace (a twin also the
+    date of birth); a child's second name is the person's own first name (patronymic chains)
+    and its third the person's father's; a parent is the person's father (or mother) one
+    generation up; a spouse shares the family name where the naming system passes it on.
+    """
+    pop = person.pop
+    if kind in ("sibling", "twin"):
+        sex = rng.choice("MF")
+        given = _given_units(pop, sex, person.given_roles, rng, avoid=person.given[0])
+        if kind == "twin" and person.dob.precision != "none":
+            dob = person.dob
+        else:
+            base = person.dob.year if person.dob.precision != "none" else \
+                _random_dob(pop, rng, reference=False).year
+            dob = _family_dob(person, base + rng.choice((-1, 1)) * rng.randint(1, 9), rng)
+        return replace(person, sex=sex, given=given, dob=dob,
+                       family=_gendered_family(person.family, sex),
+                       doc=_random_doc(pop.nationality, rng) if person.doc else "")
+    base = person.dob.year if person.dob.precision != "none" else \
+        _random_dob(pop, rng, reference=True).year
+    if kind == "child":
+        sex = rng.choice("MF")
+        father, grandfather = (person.given[0], person.father) if person.sex == "M" else (
+            _pool(pop, "M").pick(rng), _pool(pop, "M").pick(rng))
+        family = person.family if person.sex == "M" else _family_for(pop, sex, rng)
+        return replace(person, sex=sex, given=_given_units(pop, sex, person.given_roles, rng),
+                       father=father, grandfather=grandfather,
+                       family=_gendered_family(family, sex),
+                       dob=_family_dob(person, base + rng.randint(18, 38), rng),
+                       place=person.place if _chance(rng, 0.6) else _random_place(pop, rng),
+                       doc="")
+    if kind == "parent":
+        sex = rng.choice("MF")
+        if sex == "M":
+            given = (person.father, *_given_units(pop, sex, person.given_roles, rng)[1:])
+            father, grandfather = person.grandfather, _pool(pop, "M").pick(rng)
+        else:
+            given = _given_units(pop, sex, person.given_roles, rng)
+            father, grandfather = _pool(pop, "M").pick(rng), _pool(pop, "M").pick(rng)
+        family = person.family if sex == "M" or pop.system in _SHARED_FAMILY_NAME_SYSTEMS \
+            else _family_for(pop, sex, rng)
+        return replace(person, sex=sex, given=given, father=father, grandfather=grandfather,
+                       family=_gendered_family(family, sex),
+                       dob=_family_dob(person, base - rng.randint(18, 40), rng),
+                       doc=_random_doc(pop.nationality, rng) if person.doc else "")
+    if kind == "spouse":
+        sex = "F" if person.sex == "M" else "M"
+        family = person.family if pop.system in _SHARED_FAMILY_NAME_SYSTEMS else \
+            _family_for(pop, sex, rng)
+        father = _pool(pop, "M").pick(rng)
+        return replace(person, sex=sex, given=_given_units(pop, sex, person.given_roles, rng),
+                       father=father, grandfather=_other(_pool(pop, "M"), rng, father),
+                       family=_gendered_family(family, sex),
+                       dob=_family_dob(person, base + rng.randint(-8, 8), rng),
+                       place=_random_place(pop, rng),
+                       doc=_random_doc(pop.nationality, rng) if person.doc else "")
+    raise ConfigError(f"unknown relative kind {kind!r}")
+
+
+def _relative_spec(relative: _Latent, base: _Spec, rng: random.Random) -> _Spec:
+    """A relative's asylum record; the family's shared names are often spelled alike by the
+    office that registered the family together."""
+    spec = _spec_for(relative, "left", rng)
+    if _chance(rng, 0.7):
+        own = {u.key for u in relative.given}
+        spec.spelled.update({k: v for k, v in base.spelled.items()
+                             if k in spec.spelled and k not in own})
+    _show_doc(spec, "left", rng)
+    return spec
+
+
+def _poisson(mean: float, rng: random.Random) -> int:
+    """A Poisson draw (Knuth's method: means here are small)."""
+    limit, count, product = pow(2.718281828459045, -mean), 0, rng.random()
+    while product > limit:
+        count += 1
+        product *= rng.random()
+    return count
+
+
 def _show_doc(spec: _Spec, side: str, rng: random.Random) -> None:
     if spec.doc and not _chance(rng, 0.55 if side == "left" else 0.2):
         spec.doc = ""
@@ -2285,7 +2409,8 @@ def _frame(rows: list[dict[str, str]], columns: Sequence[str]) -> pd.DataFrame:
 
 
 def generate(*, seed: int = 0, n_left: int = 20_000, n_right: int = 2_000,
-             match_fraction: float = 0.5, profile: str = "hard") -> SynthData:
+             match_fraction: float = 0.5, profile: str = "hard",
+             relatives_per_match: float = 0.0) -> SynthData:
     """Generate an asylum-like file, a reference list with aliases, and the ground truth.
 
     Args:
@@ -2297,6 +2422,12 @@ def generate(*, seed: int = 0, n_left: int = 20_000, n_right: int = 2_000,
             as two records of a repeat applicant). Capped by ``n_left``.
         profile: How many corruptions a true pair carries: "hard" (default: 12/33/33/22 % of
             pairs with 0/1/2/3) or "typical" (40/35/18/7 %). Everything else is the same.
+        relatives_per_match: Mean number of relatives (:data:`RELATIVE_KINDS`: siblings, twins,
+            children, parents, spouses) of each matched listed person who arrive with him and
+            sit in the asylum file, each listed in ``hard_negatives`` with its kind; they take
+            the place of unrelated asylum records (the file keeps ``n_left`` rows). With them,
+            a few listed persons also have a sibling on the list. 0 (default) adds none and
+            leaves every other record as it was.
 
     Returns:
         The frames; see :class:`SynthData`.
@@ -2315,6 +2446,8 @@ def generate(*, seed: int = 0, n_left: int = 20_000, n_right: int = 2_000,
         problems.append("n_right must be a non-negative integer")
     if not 0.0 <= match_fraction <= 1.0:
         problems.append("match_fraction must be within [0, 1]")
+    if not 0.0 <= relatives_per_match <= 100.0:
+        problems.append("relatives_per_match must be within [0, 100]")
     if problems:
         raise ConfigError("; ".join(problems))
 
@@ -2393,6 +2526,32 @@ def generate(*, seed: int = 0, n_left: int = 20_000, n_right: int = 2_000,
             _show_doc(spec, "left", rng)
             left_specs.append(spec)
             hard.append((len(left_specs) - 1, index, "namesake"))
+    if relatives_per_match > 0:
+        # households that arrive together: relatives of matched listed persons, in place of
+        # unrelated records; and a few listed persons with a listed sibling
+        family_rng = random.Random(f"{seed}:relatives")
+        for index in matched:
+            for _ in range(_poisson(relatives_per_match, family_rng)):
+                if n_random <= 0:
+                    break
+                kind = _RELATIVE_MIX.pick(family_rng)
+                relative = _relative(refs[index], kind, family_rng)
+                left_specs.append(_relative_spec(relative, bases[index], family_rng))
+                hard.append((len(left_specs) - 1, index, kind))
+                n_random -= 1
+        related = {ri for _, ri, _ in hard}  # keep the siblings and namesakes drawn above true
+        unmatched = [i for i in range(n_right) if i not in matched_set and i not in related]
+        for index in family_rng.sample(unmatched, min(len(unmatched), n_match // 10)):
+            brother = family_rng.choice(matched)
+            refs[index] = replace(_relative(refs[brother], "sibling", family_rng),
+                                  given_roles=refs[index].given_roles
+                                  if len(refs[index].given) == len(refs[brother].given)
+                                  else refs[brother].given_roles)
+            spec = _spec_for(refs[index], "right", family_rng)
+            right_specs[:] = [(i, sp) for i, sp in right_specs if i != index]
+            right_specs.append((index, spec))
+            for li, _, _ in [t for t in truth if t[1] == brother]:
+                hard.append((li, index, "listed_sibling"))
     for _ in range(n_random):
         person = _new_latent(pops[_LEFT_MIX.pick(rng)], rng, reference=False)
         spec = _spec_for(person, "left", rng)
@@ -2456,7 +2615,7 @@ def write(data: SynthData, out_dir: Path) -> dict[str, Path]:
 
 
 def main_synth(out: Path, seed: int, n_left: int, n_right: int,
-               profile: str = "hard") -> dict[str, Path]:
+               profile: str = "hard", *, relatives_per_match: float = 0.0) -> dict[str, Path]:
     """Generate and write a data set: the body of ``linkmatch synth --out --seed --left --right``.
 
     Args:
@@ -2465,8 +2624,10 @@ def main_synth(out: Path, seed: int, n_left: int, n_right: int,
         n_left: Number of asylum records.
         n_right: Number of reference persons.
         profile: Corruption profile (see :func:`generate`).
+        relatives_per_match: Relatives per matched listed person (see :func:`generate`).
 
     Returns:
         The written paths, as :func:`write` returns them.
     """
-    return write(generate(seed=seed, n_left=n_left, n_right=n_right, profile=profile), out)
+    return write(generate(seed=seed, n_left=n_left, n_right=n_right, profile=profile,
+                          relatives_per_match=relatives_per_match), out)
