@@ -22,6 +22,7 @@ keys of :meth:`linkmatch.audit.AuditResult.threat_models`; ``--json FILE`` write
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import time
@@ -56,9 +57,10 @@ def wikidata_population(size: int, seed: int) -> pd.DataFrame:
             latin.append(parts[0].capitalize())
             weights.append(int(parts[2]))
     rng = random.Random(seed)
+    cumulative = list(itertools.accumulate(weights))
 
     def name() -> str:
-        return rng.choices(latin, weights)[0]
+        return rng.choices(latin, cum_weights=cumulative)[0]
 
     rows: list[dict[str, str]] = []
     while len(rows) < size:
