@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import glob
 import hmac
 import itertools
 import json
@@ -79,9 +80,9 @@ import pyarrow.parquet as pq
 from anyascii import anyascii
 from numba import njit
 
-from linkmatch._parallel import default_workers
+from linkmatch._parallel import default_workers, process_alive
 from linkmatch._version import __version__
-from linkmatch.decoys import check_rate, make_decoys
+from linkmatch.decoys import check_rate, decoy_count_mac, make_decoys
 from linkmatch.errors import InputDataError
 from linkmatch.io import (
     ENCODED_FORMAT,
@@ -1108,6 +1109,8 @@ def _manifest(key: KeyLike, schema: Schema, salt: bytes, report: ValidationRepor
         # counts them, rows_read does not
         manifest["counts"]["decoy_rows"] = decoy_rows
     if digest:  # a chunk's working manifest (no digest) is never published: no MAC
+        # the decoy count, keyed and bound to the content, for the other holder to check
+        manifest["decoy_mac"] = decoy_count_mac(key, digest, decoy_rows)
         manifest["manifest_mac"] = manifest_mac(key, manifest)
     return manifest
 
@@ -1204,7 +1207,8 @@ def encode_file(
     label = str(source)
     report = ValidationReport()
     target = Path(out)
-    work = target.with_name(f".{target.name}.{secrets.token_hex(6)}.buckets")
+    remove_stale_work(target)
+    work = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(6)}.buckets")
     rows_read = decoy_rows = chunks = 0
     decoys = check_rate(decoys)
     try:
@@ -1249,6 +1253,26 @@ def encode_file(
         _ENCODER.clear()
         shutil.rmtree(work, ignore_errors=True)
     return EncodeSummary(manifest=manifest, report=report)
+
+
+def remove_stale_work(target: Path) -> list[Path]:
+    """Remove the bucket folders that killed runs writing ``target`` left behind.
+
+    :func:`encode_file` works in ``.OUT.<pid>-<random>.buckets`` beside its output and removes
+    it when it ends, but a SIGKILL leaves it (pseudonymous rows of the whole input, however
+    private its mode). The folders of processes that no longer run are removed here, at the
+    next run writing the same output, as the match spill does.
+
+    Returns:
+        The folders removed.
+    """
+    removed = []
+    for old in target.parent.glob(f".{glob.escape(target.name)}.*.buckets"):
+        pid = old.name[len(target.name) + 2:].split("-", 1)[0]
+        if pid.isdigit() and old.is_dir() and not process_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+            removed.append(old)
+    return removed
 
 
 def _footer_metadata(schema: pa.Schema, manifest: dict[str, Any]) -> dict[bytes, bytes]:

@@ -45,6 +45,7 @@ __all__ = [
     "Issue",
     "ValidationReport",
     "atomic_path",
+    "csv_safe",
     "iter_person_chunks",
     "read_encoded",
     "read_person_table",
@@ -523,14 +524,21 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     The caller writes the temporary file completely; it is synced to disk and renamed only when
     the block exits without an exception, otherwise removed.
+
+    The temporary file is created empty with mode 0600 before the caller writes to it (writers
+    that open it again truncate it and keep its mode), and set to 0600 again before the rename:
+    outputs (revealed ids, encoded files, rejects) are readable by their owner only, whatever
+    the umask, like the key and the audit trail.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
     try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         yield tmp
         fd = os.open(tmp, os.O_RDONLY)
         try:
+            os.fchmod(fd, 0o600)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -546,13 +554,41 @@ def atomic_text(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
         yield fh
 
 
+FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
+"""How a cell that a spreadsheet would run as a formula starts (OWASP, CSV injection)."""
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text cells that a spreadsheet would read as a formula made inert.
+
+    Candidates carry the linkage unit's columns and the holders' record ids; a cell starting
+    with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a formula by common
+    spreadsheets when the CSV is opened there. Such cells get a leading ``'`` (the usual
+    neutralisation: shown as text, and the ``'`` tells the reader it was added). Numbers and
+    other cells are unchanged; the frame's ``attrs`` are kept.
+    """
+    out = frame
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype != object and not pd.api.types.is_string_dtype(series.dtype):
+            continue
+        text = series.astype(str)
+        risky = series.map(lambda v: isinstance(v, str)) & text.str.startswith(FORMULA_PREFIXES)
+        if risky.any():
+            if out is frame:
+                out = frame.copy()
+            out[column] = series.where(~risky, "'" + text)
+    return out
+
+
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a table as CSV or Parquet (by suffix), atomically."""
+    """Write a table as CSV or Parquet (by suffix), atomically; CSV cells that a spreadsheet
+    would run as formulas are made inert (:func:`csv_safe`)."""
     with atomic_path(path) as tmp:
         if Path(path).suffix.lower() in {".parquet", ".pq"}:
             frame.to_parquet(tmp, index=False)
         else:
-            frame.to_csv(tmp, index=False, lineterminator="\n")
+            csv_safe(frame).to_csv(tmp, index=False, lineterminator="\n")
 
 
 def write_json(data: dict[str, Any], path: str | os.PathLike[str]) -> None:

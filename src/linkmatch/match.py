@@ -44,7 +44,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from linkmatch._parallel import default_workers
+from linkmatch._parallel import default_workers, process_alive
 from linkmatch._version import __version__
 from linkmatch.compare.blocking import (
     BlockIndex,
@@ -331,19 +331,9 @@ def spill_directory(checkpoint: Path | None) -> Path:
     parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     for old in parent.glob("linkmatch-pairs-*-*"):
         pid = old.name.split("-")[2]
-        if pid.isdigit() and not _process_alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"linkmatch-pairs-{os.getpid()}-", dir=parent))
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def spill_budget(directory: Path) -> int:
@@ -835,6 +825,9 @@ class Job:
             "decoy_rows": {side: int(m.get("counts", {}).get("decoy_rows", 0))
                            for side, m in (("left", self.left_manifest),
                                            ("right", self.right_manifest))},
+            # keyed by each holder (decoys.decoy_count_mac): the other holder checks the count
+            "decoy_macs": {side: m.get("decoy_mac") for side, m in (("left", self.left_manifest),
+                                                                   ("right", self.right_manifest))},
             "screened": [],
             "counts": {
                 "left_rows": self.left_rows,
