@@ -99,6 +99,7 @@ from linkmatch.io import (
     gc_paused,
     iter_person_chunks,
 )
+from linkmatch.layout import MAX_ADDRESS_WORDS, MAX_VALUE_LENGTH, NUM_ALT_DATES, NUM_DATE_MASKS
 from linkmatch.normalise.dates import BirthDate, DateParseError, alternative_readings, parse_date
 from linkmatch.normalise.names import NameToken, fold, name_tokens, variant_key
 from linkmatch.pseudonymise.bloom import BloomEncoder, qgrams
@@ -110,15 +111,10 @@ from linkmatch.schema import Schema
 __all__ = ["EncodeSummary", "Encoded", "encode_file", "encode_frame", "manifest_mac",
            "pseudonym_hex", "pseudonyms_hex"]
 
-NUM_DATE_MASKS: Final = 8
 MIN_VARIANT_KEY_LENGTH: Final = 4
 """Shorter name keys get no typo neighbourhood in blocking: it would match too many names."""
-MAX_VALUE_LENGTH: Final = 1000
-"""Longer values are garbage for any person field (a pasted document, a binary blob): they are
-rejected and counted rather than hashed."""
 TEXT_COLUMNS: Final = ("given_names", "family_name", "full_name", "date_of_birth", "sex",
                        "nationality", "place_of_birth", "document_number", "address")
-NUM_ALT_DATES: Final = 2
 SEX_CODES: Final = {
     "M": "M", "MALE": "M", "MAN": "M", "F": "F", "FEMALE": "F", "WOMAN": "F",
     "V": "F", "VROUW": "F", "X": "X", "U": "", "UNKNOWN": "", "ONBEKEND": "",
@@ -127,7 +123,6 @@ SEX_NUMBERS: Final = {"M": 1, "F": 2, "X": 3}
 _NAT_RE: Final = re.compile(r"[A-Z]{3}")
 _DOC_STRIP: Final = re.compile(r"[^0-9A-Z]")
 ADDRESS_SPLIT: Final = re.compile(r"[^0-9a-z]+")
-MAX_ADDRESS_WORDS: Final = 8
 
 # Issue order within a row (the order in which the reference implementation finds them).
 ORDER_RECORD_ID: Final = len(TEXT_COLUMNS) + 1

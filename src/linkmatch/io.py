@@ -23,6 +23,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import secrets
 from collections import Counter
 from collections.abc import Iterator
@@ -37,8 +38,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from linkmatch.errors import InputDataError
-from linkmatch.schema import PERSON_COLUMNS, REQUIRED_COLUMNS
+from linkmatch.errors import EncodedFileError, InputDataError
+from linkmatch.layout import (
+    MAX_ROW_GROUP_ROWS,
+    check_arrow_schema,
+    check_manifest,
+    check_table,
+    manifest_schema,
+)
+from linkmatch.schema import PERSON_COLUMNS, REQUIRED_COLUMNS, Schema
 
 __all__ = [
     "ENCODED_FORMAT",
@@ -96,6 +104,7 @@ FRACTION_READ: Final = "linkmatch_fraction_read"
 """``DataFrame.attrs`` key of a streamed chunk: the share of the input read so far (for ETAs)."""
 _ALL_TEXT: Final = "linkmatch_all_text"  # a chunk whose cells are all str (CSV)
 MANIFEST_KEY: Final = b"linkmatch.manifest"
+_FORMAT_NAME: Final = re.compile(r"linkmatch-encoded/[0-9]{1,4}")
 _MAX_ISSUES_KEPT: Final = 10_000
 _MAX_FIELD_BYTES: Final = 64 * 1024 * 1024
 
@@ -406,6 +415,11 @@ def _iter_parquet(path: Path, label: str, chunk_rows: int) -> Iterator[pd.DataFr
     header = list(file.schema_arrow.names)
     _with_header(pd.DataFrame(), header, label)
     wanted = [c for c in header if c in PERSON_COLUMNS]
+    for column in wanted:
+        if not _scalar_type(file.schema_arrow.field(column).type):
+            raise InputDataError(
+                "holds nested or binary values (lists, structs, maps, bytes); a person column "
+                "must hold text, numbers or dates", file=label, column=column)
     first = 0
     emitted = False
     try:
@@ -425,6 +439,16 @@ def _iter_parquet(path: Path, label: str, chunk_rows: int) -> Iterator[pd.DataFr
         frame.attrs[ROW_NUMBERS] = RowNumbers([])
         frame.attrs[RAGGED_ROWS] = []
         yield frame
+
+
+def _scalar_type(t: pa.DataType) -> bool:
+    """Whether a Parquet column's values can be read as text (one scalar per cell)."""
+    if pa.types.is_dictionary(t):
+        return _scalar_type(t.value_type)
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+                or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_date(t)
+                or pa.types.is_timestamp(t) or pa.types.is_null(t) or pa.types.is_decimal(t)
+                or getattr(pa.types, "is_string_view", lambda _: False)(t))
 
 
 def iter_person_chunks(path: str | os.PathLike[str],
@@ -724,18 +748,32 @@ def write_encoded(table: pa.Table, manifest: dict[str, Any], path: str | os.Path
 
 
 def read_encoded(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pa.Table]:
-    """Read an encoded file: its manifest and table.
+    """Read an encoded file: its manifest and table, checked before any comparison uses them.
+
+    The manifest's fields and the footer's column types are checked first (no row read yet),
+    then the rows a row group at a time, each checked (:func:`linkmatch.layout.check_table`)
+    before the next is read, so a crafted file is refused before it can claim much memory;
+    last, the content digest.
 
     Raises:
-        InputDataError: not a linkmatch encoded file, or damaged.
+        InputDataError: not a linkmatch encoded file, damaged, or changed since encoding.
+        EncodedFileError: columns, values or manifest fields not shaped as ``encode`` writes.
     """
     label = str(path)
     manifest = read_manifest(path)
+    schema = manifest_schema(manifest, label)
     try:
-        table = pq.read_table(path)
+        file = pq.ParquetFile(path, pre_buffer=False)
+        check_row_groups(file, schema, label)
+        parts = []
+        for group in range(file.num_row_groups):
+            part = file.read_row_group(group).replace_schema_metadata(None)
+            check_table(part, schema, label)
+            parts.append(part)
     except (OSError, pa.ArrowException):
         raise InputDataError("is not a readable encoded file (.lmenc)", file=label) from None
-    table = table.replace_schema_metadata(None)
+    table = pa.concat_tables(parts) if parts else \
+        file.schema_arrow.empty_table().replace_schema_metadata(None)
     if manifest.get("content_sha256") != content_digest(table):
         raise InputDataError(
             "content does not match its manifest (changed or damaged since it was encoded); "
@@ -743,6 +781,21 @@ def read_encoded(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pa.Table
             file=label,
         )
     return manifest, table
+
+
+def check_row_groups(file: pq.ParquetFile, schema: Schema, label: str) -> None:
+    """Check an encoded file's footer before reading rows: its columns and their types, and
+    row groups no larger than :data:`linkmatch.layout.MAX_ROW_GROUP_ROWS`.
+
+    Raises:
+        EncodedFileError: naming the file and the column.
+    """
+    check_arrow_schema(file.schema_arrow, schema, label)
+    meta = file.metadata
+    for group in range(meta.num_row_groups):
+        if meta.row_group(group).num_rows > MAX_ROW_GROUP_ROWS:
+            raise EncodedFileError(f"has a row group of more than {MAX_ROW_GROUP_ROWS:,} rows "
+                                   "(encode writes 65,536)", file=label)
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -764,9 +817,12 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     except json.JSONDecodeError:
         raise InputDataError("has a damaged manifest", file=label) from None
     if not isinstance(manifest, dict) or manifest.get("format") != ENCODED_FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        shown = repr(found) if isinstance(found, str) and _FORMAT_NAME.fullmatch(found) else \
+            "an unknown one"
         raise InputDataError(
-            f"has format {manifest.get('format') if isinstance(manifest, dict) else None!r}; "
-            f"this linkmatch reads {ENCODED_FORMAT!r}",
+            f"has format {shown}; this linkmatch reads {ENCODED_FORMAT!r}",
             file=label,
         )
+    check_manifest(manifest, label)
     return manifest

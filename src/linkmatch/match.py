@@ -83,11 +83,13 @@ from linkmatch.errors import ConfigError, EncodingMismatchError, InputDataError
 from linkmatch.io import (
     ENCODED_FORMAT,
     ContentDigest,
+    check_row_groups,
     read_encoded,
     read_manifest,
     write_json,
     write_table,
 )
+from linkmatch.layout import check_manifest, check_table
 from linkmatch.schema import Schema
 
 __all__ = ["DEFAULT_THRESHOLD", "Job", "MatchResult", "NameBands", "assign_one_to_one",
@@ -355,7 +357,12 @@ class Job:
 
     def __init__(self, left_manifest: dict[str, Any], right_manifest: dict[str, Any],
                  right_table: pa.Table, *, threshold: float,
-                 max_block_pairs: int | None, name_bands: NameBands | None = None) -> None:
+                 max_block_pairs: int | None, name_bands: NameBands | None = None,
+                 labels: tuple[str, str] = ("left file", "right file")) -> None:
+        # every field used or printed, the schema against its fingerprint (crafted manifests)
+        self.labels = labels
+        check_manifest(left_manifest, labels[0])
+        check_manifest(right_manifest, labels[1])
         check_compatible(left_manifest, right_manifest)
         self.left_manifest = left_manifest
         self.right_manifest = right_manifest
@@ -364,8 +371,9 @@ class Job:
         self.max_block_pairs = max_block_pairs  # the cap in force; plan() sets it if None
         self.name_bands = name_bands
         schema = Schema.from_dict(left_manifest["schema"])
+        self.schema = schema
         self.name_bytes = schema.stored_name_bits // 8
-        self._check_width(right_table, "right")
+        check_table(right_table, schema, labels[1])
         self.right = EncodedSide(right_table)
         # balanced filters hide their weight: their Dice is rescaled to the plain Dice scale,
         # with a density estimated from the right side (the same for every engine and batch)
@@ -393,8 +401,9 @@ class Job:
         self.model: FellegiSunter | None = None
 
     def side(self, batch: pa.Table) -> EncodedSide:
-        """A left batch's columns as arrays."""
-        self._check_width(batch, "left")
+        """A left batch's columns as arrays, once the batch is checked to be shaped as
+        ``encode`` writes it (:func:`linkmatch.layout.check_table`): no kernel reads it before."""
+        check_table(batch, self.schema, self.labels[0])
         return EncodedSide(batch)
 
     def keys(self, table: pa.Table, *, held: bool = True
@@ -435,14 +444,6 @@ class Job:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
         return np.concatenate(parts_k), np.concatenate(parts_r)
-
-    def _check_width(self, table: pa.Table, side: str) -> None:
-        """Refuse a name-filter column whose width disagrees with the manifest's schema."""
-        field = table.schema.field("name_bf").type
-        if not pa.types.is_fixed_size_binary(field) or field.byte_width != self.name_bytes:
-            raise EncodingMismatchError(
-                f"the {side} file's name filters do not have the width its schema states; "
-                "the file was altered or written by another program")
 
     # -- pass 0 ----------------------------------------------------------------------------
     def stats(self, batch: pa.Table) -> _Stats:
@@ -773,7 +774,7 @@ class Job:
             yield li[own], ri[own]
 
     def _bucket_sides(self, left: pa.Table, right: pa.Table) -> tuple[EncodedSide, EncodedSide]:
-        self._check_width(right, "right")
+        check_table(right, self.schema, self.labels[1])
         return self.side(left), EncodedSide(right)
 
     def bucket_patterns(self, left: pa.Table, right: pa.Table, bucket: int,
@@ -1192,7 +1193,13 @@ def match_files(
     right_manifest, right_table = read_encoded(right)
     check_compatible(left_manifest, right_manifest)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
-              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands))
+              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands),
+              labels=(str(left), str(right)))
+    try:
+        check_row_groups(pq.ParquetFile(left), job.schema, str(left))
+    except (OSError, pa.ArrowException):
+        raise InputDataError("is not a readable encoded file (.lmenc)", file=str(left)) \
+            from None
     source = LeftSource(path=Path(left), chunk_rows=chunk_rows)
 
     def verify() -> None:

@@ -128,6 +128,13 @@ PARQUET_CASES: dict[str, tuple[pa.Table | bytes, int, str]] = {
     "no_record_id": (pa.table({"given_names": ["Zubayda"]}), 1, "no 'record_id'"),
     "no_rows": (pa.table({"record_id": pa.array([], type=pa.string())}), 1, "no data rows"),
     "damaged": (b"PAR1 this is not parquet", 1, "cannot be read as Parquet"),
+    "nested_list": (pa.table({"record_id": ["1"], "given_names": [["Zubayda", "Omar"]]}), 1,
+                    "column 'given_names': holds nested"),
+    "nested_struct": (pa.table({"record_id": ["1"], "family_name": [{"a": "Qasimova"}]}), 1,
+                      "column 'family_name': holds nested"),
+    "nested_map": (pa.table({"record_id": ["1"], "date_of_birth": pa.array(
+        [[("d", "1987")]], type=pa.map_(pa.string(), pa.string()))}), 1,
+                   "column 'date_of_birth': holds nested"),
 }
 
 

@@ -93,6 +93,7 @@ from linkmatch._version import __version__
 from linkmatch.compare.blocking import NameBands
 from linkmatch.errors import ConfigError, EngineError, InputDataError, LinkmatchError
 from linkmatch.io import ContentDigest, read_encoded, read_manifest
+from linkmatch.layout import check_arrow_schema
 from linkmatch.match import (
     DEFAULT_CHUNK_ROWS,
     Job,
@@ -273,9 +274,11 @@ def match_files(
     check_compatible(left_manifest, right_manifest)
     cogroup = _choose_plan(plan, right_table, max_broadcast_bytes, buckets)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
-              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands))
+              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands),
+              labels=(str(left), str(right)))
     footer = pq.read_metadata(left_arrow)
     schema = footer.schema.to_arrow_schema().remove_metadata()
+    check_arrow_schema(schema, job.schema, str(left))  # before any task reads a row
     rows = footer.num_rows
 
     def digests(stop: threading.Event) -> list[str]:
