@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--rotate", action="store_true",
                    help="replace an existing key file (old encodings will no longer match)")
+    p.add_argument("--signing", action="store_true",
+                   help="write a holder's Ed25519 signing key instead (OUT, mode 0600) and its "
+                        "public key (OUT.pub, for the linkage unit's --trust)")
     p.add_argument("--id", dest="key_id", default=None, metavar="ID",
                    help="the key's name, recorded with its fingerprint in every manifest "
                         "(letters, digits, . _ -; default lm-YYYYMMDD-<random>)")
@@ -149,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "table lives: the same encoded file; tasks get sub-keys, never the key")
     p.add_argument("--spark-master", default=None, metavar="URL",
                    help="Spark master for --engine spark (default local[2])")
+    p.add_argument("--signing-key-file", type=Path, default=None, metavar="FILE",
+                   help="this holder's Ed25519 signing key (linkmatch keygen --signing): the "
+                        "encoded file is signed, so that the linkage unit can refuse files no "
+                        "holder made (default: $LINKMATCH_SIGNING_KEY_FILE, else unsigned)")
 
     p = sub.add_parser("match", help="linkage unit: match two encoded files (no key needed)")
     p.add_argument("left", help="encoded file (with --engine spark also a cluster URI: "
@@ -157,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True,
                    help="candidates (.csv or .parquet); with --engine spark also a cluster "
                         "URI, written there as a Parquet dataset by partition")
+    p.add_argument("--trust", type=Path, action="append", default=None, metavar="PUBKEY",
+                   help="a holder's public key (OUT.pub of linkmatch keygen --signing); "
+                        "repeat for each holder. Both files must then be signed by a trusted "
+                        "key, else they are refused. Without it, files are matched unverified "
+                        "and the candidates' manifest says \"authenticated\": false")
     _match_args(p)
 
     p = sub.add_parser("reveal", help="holder: map its own pseudonyms back to record ids")
@@ -242,7 +254,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_keygen(args: argparse.Namespace) -> int:
     from linkmatch.pseudonymise.keys import generate_key_file
+    from linkmatch.pseudonymise.signing import generate_signing_key_file
 
+    if args.signing:
+        if args.key_id is not None:
+            raise ConfigError("--id names a linkage key; a signing key is named by its "
+                              "fingerprint")
+        public = generate_signing_key_file(args.out, overwrite=args.rotate)
+        log.info("wrote a new Ed25519 signing key to %s (mode 0600) and its public key to "
+                 "%s.pub (give it to the linkage unit), fingerprint %s", args.out, args.out,
+                 public.fingerprint)
+        return 0
     key = generate_key_file(args.out, overwrite=args.rotate, key_id=args.key_id)
     log.info("wrote a new 256-bit key to %s (mode 0600), id %s, fingerprint %s", args.out,
              key.key_id, key.fingerprint)
@@ -263,8 +285,10 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     from linkmatch.encode import encode_file
     from linkmatch.progress import Progress
     from linkmatch.pseudonymise.keys import load_key
+    from linkmatch.pseudonymise.signing import load_signing_key
 
     key = load_key(args.key_file)
+    signing_key = load_signing_key(args.signing_key_file)
     t0 = time.perf_counter()
     if args.engine != "spark":
         if args.spark_master is not None:
@@ -277,7 +301,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         try:
             enc = encode_file(args.input, args.out, key, strict=args.strict,
                               chunk_rows=args.chunk_rows, decoys=args.decoys,
-                              progress=progress, workers=args.workers)
+                              progress=progress, workers=args.workers,
+                              signing_key=signing_key)
         finally:
             progress.close()
     else:
@@ -299,7 +324,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
                                units={"encode": "tasks", "sort": "tasks", "write": "rows"})
         try:
             enc = spark_encode_file(args.input, args.out, key, master=args.spark_master,
-                                    strict=args.strict, progress=phases)
+                                    strict=args.strict, progress=phases,
+                                    signing_key=signing_key)
         finally:
             phases.close()
     _report_validation(enc.report, str(args.input))
@@ -316,7 +342,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
            parameters={"strict": args.strict, "schema": enc.manifest["schema_fingerprint"],
                        "engine": args.engine},
            key_fingerprint=key.fingerprint, key=key,
-           content={args.out: enc.manifest["content_sha256"]})
+           content={args.out: enc.manifest["content_sha256"]},
+           extra={"signer": signing_key.fingerprint if signing_key else None})
     return 0
 
 
@@ -405,8 +432,11 @@ def _work_dir(args: argparse.Namespace) -> Path:
 def _cmd_match(args: argparse.Namespace) -> int:
     from linkmatch.api import match
     from linkmatch.progress import PhaseProgress
+    from linkmatch.pseudonymise.signing import load_trusted_key
 
     options = _match_options(args)
+    if args.trust:
+        options["trusted"] = [load_trusted_key(path) for path in args.trust]
     cluster_out = _is_uri(args.out)
     if any(_is_uri(x) for x in (args.left, args.right, args.out)) and args.engine != "spark":
         raise ConfigError("cluster URIs (hdfs://, s3a://, ...) need --engine spark; the local "
@@ -438,10 +468,16 @@ def _cmd_match(args: argparse.Namespace) -> int:
              c["pairs_compared"], 100 * (1 - c["reduction_ratio"]), c["candidates"],
              secs["total"], secs["index"], secs["compare"], secs["model"], secs["score"],
              result.manifest["workers"], args.out)
+    if not result.manifest["authenticated"]:
+        log.warning("the encoded files' origin was not verified (no --trust): any file with "
+                    "a valid layout was matched; give the holders' public keys with --trust "
+                    "to refuse files no holder signed")
     inputs = result.manifest["input_content_sha256"]
     _audit(args, "match", inputs=[args.left, args.right], outputs=[args.out], counts=c,
            parameters={"threshold": result.manifest["threshold"],
-                       **{k: v for k, v in options.items() if k != "out"}},
+                       **{k: v for k, v in options.items() if k not in ("out", "trusted")},
+                       "authenticated": result.manifest["authenticated"],
+                       "signers": result.manifest["signers"]},
            key_fingerprint=result.manifest["key_fingerprint"],
            content={args.left: inputs["left"], args.right: inputs["right"],
                     args.out: _candidates_sha256(result.candidates)})

@@ -106,6 +106,7 @@ from linkmatch.pseudonymise.bloom import BloomEncoder, qgrams
 from linkmatch.pseudonymise.hardening import FilterHardener
 from linkmatch.pseudonymise.keys import Key, KeyLike
 from linkmatch.pseudonymise.prf import KeyedPRF
+from linkmatch.pseudonymise.signing import SigningKey, sign_manifest
 from linkmatch.schema import Schema
 
 __all__ = ["EncodeSummary", "Encoded", "encode_file", "encode_frame", "manifest_mac",
@@ -1170,6 +1171,7 @@ def encode_file(
     decoys: float = 0.0,
     progress: Callable[[int, float], None] | None = None,
     workers: int | None = None,
+    signing_key: SigningKey | None = None,
 ) -> EncodeSummary:
     """Encode a person file (CSV or Parquet) of any size into an encoded file, streaming.
 
@@ -1191,6 +1193,8 @@ def encode_file(
             share of the input read (0–1, for an ETA).
         workers: encoding processes (default: one per core; one with decoys; a file of one
             chunk is encoded in this process). The output is the same for any number.
+        signing_key: the holder's Ed25519 key: the manifest is signed with it, so that a
+            linkage unit that trusts the holder's public key can tell its files from others.
 
     Raises:
         InputDataError: the input cannot be used, or (``strict``) a value is invalid.
@@ -1243,6 +1247,8 @@ def encode_file(
                 writer.write_table(schema_arrow.empty_table())
             manifest = _manifest(key, schema, salt, report, rows, persons, started,
                                  digest.hexdigest(), decoy_rows)
+            if signing_key is not None:
+                manifest = sign_manifest(manifest, signing_key)
             writer.add_key_value_metadata(_footer_metadata(schema_arrow, manifest))
     finally:
         _ENCODER.clear()
@@ -1419,9 +1425,10 @@ def manifest_mac(key: KeyLike, manifest: dict[str, Any]) -> str:
     """Keyed MAC of a manifest (all fields but the MAC itself, canonical JSON).
 
     Holders can check with the key that neither the manifest nor, through its content digest,
-    the encoded rows were changed by anyone without the key.
+    the encoded rows were changed by anyone without the key. A holder's signature
+    (:mod:`linkmatch.pseudonymise.signing`) is added after the MAC, over it, and is left out.
     """
-    body = {k: v for k, v in manifest.items() if k != "manifest_mac"}
+    body = {k: v for k, v in manifest.items() if k not in ("manifest_mac", "signature")}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return hmac.digest(key.derive("manifest-mac"), canonical, "sha256").hex()
 

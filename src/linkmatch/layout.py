@@ -50,6 +50,7 @@ PSEUDONYM_PATTERN: Final = "^[0-9a-f]{32}$"
 _HEX16: Final = re.compile(r"[0-9a-f]{16}")
 _HEX32: Final = re.compile(r"[0-9a-f]{32}")
 _HEX64: Final = re.compile(r"[0-9a-f]{64}")
+_HEX128: Final = re.compile(r"[0-9a-f]{128}")
 _KEY_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _SHORT_TEXT: Final = re.compile(r"[A-Za-z0-9.:+_-]{1,64}")
 _COUNTS: Final = ("rows_read", "rows_encoded", "rows_rejected", "persons", "invalid_values",
@@ -223,6 +224,14 @@ def check_manifest(manifest: dict[str, Any], label: str) -> Schema:
         if value is not None and (not isinstance(value, str) or not pattern.fullmatch(value)):
             raise EncodedFileError("is not what linkmatch writes (a manifest field)",
                                    file=label, column=name)
+    signature = manifest.get("signature")
+    if signature is not None and not (
+            isinstance(signature, dict) and signature.get("algorithm") == "ed25519"
+            and isinstance(signature.get("key"), str) and _HEX16.fullmatch(signature["key"])
+            and isinstance(signature.get("value"), str)
+            and _HEX128.fullmatch(signature["value"])):
+        raise EncodedFileError("is not what linkmatch writes (a manifest field)", file=label,
+                               column="signature")
     counts = manifest.get("counts")
     if not isinstance(counts, dict):
         raise EncodedFileError("is missing from the manifest", file=label, column="counts")

@@ -90,6 +90,7 @@ from linkmatch.io import (
     write_table,
 )
 from linkmatch.layout import check_manifest, check_table
+from linkmatch.pseudonymise.signing import TrustedKey, verify_manifest
 from linkmatch.schema import Schema
 
 __all__ = ["DEFAULT_THRESHOLD", "Job", "MatchResult", "NameBands", "assign_one_to_one",
@@ -358,11 +359,22 @@ class Job:
     def __init__(self, left_manifest: dict[str, Any], right_manifest: dict[str, Any],
                  right_table: pa.Table, *, threshold: float,
                  max_block_pairs: int | None, name_bands: NameBands | None = None,
-                 labels: tuple[str, str] = ("left file", "right file")) -> None:
+                 labels: tuple[str, str] = ("left file", "right file"),
+                 trusted: Sequence[TrustedKey] | None = None) -> None:
         # every field used or printed, the schema against its fingerprint (crafted manifests)
         self.labels = labels
         check_manifest(left_manifest, labels[0])
         check_manifest(right_manifest, labels[1])
+        # holders' signatures, when the unit holds their public keys: files no trusted holder
+        # signed are refused before anything else is read
+        self.signers: dict[str, str | None] = {"left": None, "right": None}
+        if trusted is not None:
+            if not trusted:
+                raise ConfigError("no trusted public key given")
+            for side, man, label in (("left", left_manifest, labels[0]),
+                                     ("right", right_manifest, labels[1])):
+                self.signers[side] = verify_manifest(man, trusted, label)
+        self.authenticated = trusted is not None
         check_compatible(left_manifest, right_manifest)
         self.left_manifest = left_manifest
         self.right_manifest = right_manifest
@@ -820,6 +832,9 @@ class Job:
             "name_bands": None if self.name_bands is None else {
                 **asdict(self.name_bands), "cap_in_force": self.name_bands.cap_for(self.left_rows)},
             "one_to_one": one_to_one,
+            # whether both files were signed by holders whose public keys the unit trusts
+            "authenticated": self.authenticated,
+            "signers": dict(self.signers),
             "input_content_sha256": {"left": self.left_manifest.get("content_sha256"),
                                      "right": self.right_manifest.get("content_sha256")},
             # a side with decoys must screen the candidates before the other side reveals
@@ -1126,6 +1141,7 @@ def match_encoded(
     checkpoint: Path | None = None,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    trusted: Sequence[TrustedKey] | None = None,
 ) -> MatchResult:
     """Match two encoded tables held in memory; see the module docstring.
 
@@ -1149,6 +1165,10 @@ def match_encoded(
             identical results). The caller removes it after success.
         workers: processes comparing batches in parallel (results do not depend on it).
         progress: called with (phase, batches done, batches in all).
+        trusted: the holders' public keys (:func:`~linkmatch.pseudonymise.signing.
+            load_trusted_key`): both files must be signed by one of them, else they are
+            refused. None (the default) matches unsigned files and records
+            ``"authenticated": false`` in the manifest.
 
     Raises:
         EncodingMismatchError: the files cannot be compared.
@@ -1157,7 +1177,8 @@ def match_encoded(
     threshold = check_options(threshold, max_block_pairs, chunk_rows)
     check_compatible(left_manifest, right_manifest)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
-              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands))
+              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands),
+              trusted=trusted)
     source = LeftSource(table=left_table, chunk_rows=chunk_rows)
     return _run(job, source, checkpoint=checkpoint, workers=workers, one_to_one=one_to_one,
                 progress=progress)
@@ -1175,6 +1196,7 @@ def match_files(
     checkpoint: Path | None = None,
     workers: int | None = None,
     progress: ProgressFn | None = None,
+    trusted: Sequence[TrustedKey] | None = None,
 ) -> MatchResult:
     """Match two encoded files, streaming the left one (memory: the right file and a few
     batches). Same options and results as :func:`match_encoded`; ``workers`` defaults to one
@@ -1194,7 +1216,7 @@ def match_files(
     check_compatible(left_manifest, right_manifest)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
               max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands),
-              labels=(str(left), str(right)))
+              labels=(str(left), str(right)), trusted=trusted)
     try:
         check_row_groups(pq.ParquetFile(left), job.schema, str(left))
     except (OSError, pa.ArrowException):

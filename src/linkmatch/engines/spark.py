@@ -108,6 +108,7 @@ from linkmatch.match import (
     load_state,
     save_state,
 )
+from linkmatch.pseudonymise.signing import TrustedKey
 
 __all__ = ["DEFAULT_MASTER", "DEFAULT_MAX_BROADCAST_BYTES", "FAULT_PROPERTY", "MANIFEST_NAME",
            "PLANS", "Plan", "match_encoded", "match_files", "session", "write_candidates"]
@@ -223,6 +224,7 @@ def match_files(
     buckets: int | None = None,
     progress: ProgressFn | None = None,
     out: str | os.PathLike[str] | None = None,
+    trusted: Sequence[TrustedKey] | None = None,
 ) -> MatchResult:
     """Match two encoded files on Spark; same options and candidates as the local engine.
 
@@ -275,7 +277,7 @@ def match_files(
     cogroup = _choose_plan(plan, right_table, max_broadcast_bytes, buckets)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
               max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands),
-              labels=(str(left), str(right)))
+              labels=(str(left), str(right)), trusted=trusted)
     footer = pq.read_metadata(left_arrow)
     schema = footer.schema.to_arrow_schema().remove_metadata()
     check_arrow_schema(schema, job.schema, str(left))  # before any task reads a row
@@ -320,6 +322,7 @@ def match_encoded(
     buckets: int | None = None,
     progress: ProgressFn | None = None,
     out: str | os.PathLike[str] | None = None,
+    trusted: Sequence[TrustedKey] | None = None,
 ) -> MatchResult:
     """Match two encoded tables held by the driver on Spark (``linkmatch link --engine spark``).
 
@@ -333,7 +336,8 @@ def match_encoded(
     check_compatible(left_manifest, right_manifest)
     cogroup = _choose_plan(plan, right_table, max_broadcast_bytes, buckets)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
-              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands))
+              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands),
+              trusted=trusted)
     table = left_table.replace_schema_metadata(None)
     rows = table.num_rows
 

@@ -78,6 +78,7 @@ from linkmatch.io import (
     normalise_columns,
 )
 from linkmatch.pseudonymise.keys import Key, SubKeys
+from linkmatch.pseudonymise.signing import SigningKey, sign_manifest
 from linkmatch.schema import PERSON_COLUMNS, Schema
 
 __all__ = ["encode_file", "encoding_labels"]
@@ -125,6 +126,7 @@ def encode_file(
     today: dt.date | None = None,
     partitions: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    signing_key: SigningKey | None = None,
 ) -> EncodeSummary:
     """Encode a Parquet person table on Spark into an encoded file, as the local engine would.
 
@@ -185,7 +187,7 @@ def encode_file(
                 data.repartitionByRange(partitions or max(sc.defaultParallelism, 1), "pid") \
                     .sortWithinPartitions("pid").write.parquet(hidden)
             manifest = _write_file(hidden, target, out, key, schema, salt, report, rows_read,
-                                   started, file_schema, progress)
+                                   started, file_schema, progress, signing_key)
         except (PySparkException, Py4JError) as exc:
             raise EngineError("the Spark job failed while encoding (a task failed on every "
                               "attempt or the cluster stopped the job); nothing was written. "
@@ -261,7 +263,8 @@ def _reports(encoded: Any, label: str) -> tuple[ValidationReport, int]:
 def _write_file(parts_uri: str, target: str, out: str | os.PathLike[str], key: Key,
                 schema: Schema, salt: bytes, report: ValidationReport, rows_read: int,
                 started: float, file_schema: pa.Schema,
-                progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+                progress: Callable[[str, int, int], None] | None = None,
+                signing_key: SigningKey | None = None) -> dict[str, Any]:
     """Stream Spark's sorted parts into the one encoded file, as :func:`encode_file` writes it.
 
     Two passes over the parts, as the local engine's two passes over its buckets: the content
@@ -293,6 +296,8 @@ def _write_file(parts_uri: str, target: str, out: str | os.PathLike[str], key: K
         rows += table.num_rows
         digest.update(table)
     manifest = _manifest(key, schema, salt, report, rows, persons, started, digest.hexdigest())
+    if signing_key is not None:  # signed on the driver: the signing key never reaches a task
+        manifest = sign_manifest(manifest, signing_key)
     meta = {MANIFEST_KEY: json.dumps(manifest, sort_keys=True).encode()}
     with _output(out, target) as sink, \
             pq.ParquetWriter(sink, file_schema.with_metadata(meta), compression="zstd") as writer:
