@@ -38,9 +38,26 @@ from linkmatch.errors import (
 log = logging.getLogger("linkmatch")
 
 
+def escape_controls(text: str) -> str:
+    """``text`` with every control or otherwise unprintable character shown as an escape
+    (``\\n``, ``\\x1b``): a string from a file (a manifest field, a path) can then neither start a
+    forged log line nor send terminal escape sequences."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+
+
+class _EscapingFormatter(logging.Formatter):
+    """Formats each message with its control characters escaped (:func:`escape_controls`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().format(record))
+
+
 def _setup_logging(quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("linkmatch: %(message)s"))
+    handler.setFormatter(_EscapingFormatter("linkmatch: %(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(logging.WARNING if quiet else logging.INFO)
     log.propagate = False

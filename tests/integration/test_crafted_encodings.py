@@ -246,3 +246,35 @@ def test_crafted_in_memory_tables_refused(files: dict[str, Path]) -> None:
     assert issubclass(EncodedFileError, EncodingMismatchError)
     assert not issubclass(EncodedFileError, InputDataError)
     assert pc.all(pc.match_substring_regex(lt.column("pid"), "^[0-9a-f]{32}$")).as_py()
+
+
+def test_huge_filter_width_refused_before_rows_are_read(files: dict[str, Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few KB of zeros compress to nothing: a crafted width (here 64 KiB per filter) must be
+    refused from the footer, before a row group is read into memory."""
+    manifest, table = read_encoded(files["B"])
+    n = table.num_rows
+    wide = pa.FixedSizeBinaryArray.from_buffers(pa.binary(65_536), n,
+                                                [None, pa.py_buffer(bytes(65_536 * n))])
+    table = table.set_column(table.schema.get_field_index("name_bf"), "name_bf", wide)
+    crafted = files["dir"] / "wide.lmenc"
+    write_encoded(table, dict(manifest, content_sha256=content_digest(table)), crafted)
+    assert crafted.stat().st_size < 200_000  # far smaller than the filters it declares
+
+    def no_rows(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a row group was read before the footer was checked")
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", no_rows)
+    with pytest.raises(EncodedFileError, match="name_bf"):
+        read_encoded(crafted)
+
+
+def test_printed_strings_cannot_forge_log_lines(files: dict[str, Path],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    forged = files["dir"] / "x.lmenc\nlinkmatch: \x1b[32mall files verified"
+    code, err = _match(files, forged, files["B"], files["dir"] / "forged.csv", capsys)
+    assert code != 0
+    assert "\x1b" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1  # the newline in the name is shown escaped, not obeyed
+    assert "\\nlinkmatch: \\x1b[32mall files verified" in lines[0]

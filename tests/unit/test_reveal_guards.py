@@ -182,3 +182,22 @@ def test_stale_bucket_folders_of_dead_runs_removed(job: dict[str, Path],
     assert alive.exists()  # a live run's folder is left alone
     assert remove_stale_work(out) == []
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".buckets")] == [alive.name]
+
+
+def test_api_reveal_checks_the_candidates_manifest_when_given(job: dict[str, Path]) -> None:
+    import linkmatch
+    from linkmatch.decoys import screen_frame, with_screening
+    from linkmatch.errors import ConfigError
+    from linkmatch.io import read_manifest
+
+    key = load_key(job["key"])
+    result = linkmatch.match(job["l_enc"], job["r_enc"], threshold=0.05, workers=1)
+    with pytest.raises(ConfigError, match="decoy"):
+        linkmatch.reveal(result.candidates, side="right", encoded=job["r_enc"],
+                         records=job["right"], key=key, candidates_manifest=result.manifest)
+    screened, _ = screen_frame(result.candidates, side="left",
+                               manifest=read_manifest(job["l_enc"]), key=key)
+    claim = with_screening(result.manifest, screened, {"left"}, key)
+    out = linkmatch.reveal(screened, side="right", encoded=job["r_enc"], records=job["right"],
+                           key=key, candidates_manifest=claim)
+    assert len(out) == len(screened)
