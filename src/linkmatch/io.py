@@ -40,10 +40,13 @@ import pyarrow.parquet as pq
 
 from linkmatch.errors import EncodedFileError, InputDataError
 from linkmatch.layout import (
+    MAX_EXPANSION,
+    MAX_ROW_GROUP_BYTES,
     MAX_ROW_GROUP_ROWS,
     check_arrow_schema,
     check_manifest,
     check_table,
+    fixed_row_bytes,
     manifest_schema,
 )
 from linkmatch.schema import PERSON_COLUMNS, REQUIRED_COLUMNS, Schema
@@ -764,7 +767,7 @@ def read_encoded(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pa.Table
     schema = manifest_schema(manifest, label)
     try:
         file = pq.ParquetFile(path, pre_buffer=False)
-        check_row_groups(file, schema, label)
+        check_row_groups(file, schema, label, size=_size(path))
         parts = []
         for group in range(file.num_row_groups):
             part = file.read_row_group(group).replace_schema_metadata(None)
@@ -783,19 +786,39 @@ def read_encoded(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pa.Table
     return manifest, table
 
 
-def check_row_groups(file: pq.ParquetFile, schema: Schema, label: str) -> None:
-    """Check an encoded file's footer before reading rows: its columns and their types, and
-    row groups no larger than :data:`linkmatch.layout.MAX_ROW_GROUP_ROWS`.
+def _size(path: str | os.PathLike[str]) -> int | None:
+    """A local file's size (None for anything else: the bound then needs no size)."""
+    try:
+        return os.stat(path).st_size
+    except (OSError, TypeError, ValueError):
+        return None
+
+
+def check_row_groups(file: pq.ParquetFile, schema: Schema, label: str,
+                     size: int | None = None) -> None:
+    """Check an encoded file's footer before reading rows: its columns and their types, row
+    groups no larger than :data:`linkmatch.layout.MAX_ROW_GROUP_ROWS` rows and
+    :data:`linkmatch.layout.MAX_ROW_GROUP_BYTES` decoded, and (given the file's ``size``) no
+    more than :data:`linkmatch.layout.MAX_EXPANSION` times its size decoded.
 
     Raises:
         EncodedFileError: naming the file and the column.
     """
     check_arrow_schema(file.schema_arrow, schema, label)
     meta = file.metadata
+    row_bytes = fixed_row_bytes(schema)
     for group in range(meta.num_row_groups):
-        if meta.row_group(group).num_rows > MAX_ROW_GROUP_ROWS:
+        rows = meta.row_group(group).num_rows
+        if rows > MAX_ROW_GROUP_ROWS:
             raise EncodedFileError(f"has a row group of more than {MAX_ROW_GROUP_ROWS:,} rows "
                                    "(encode writes 65,536)", file=label)
+        if max(rows * row_bytes, meta.row_group(group).total_byte_size) > MAX_ROW_GROUP_BYTES:
+            raise EncodedFileError("has a row group that would decode to more than "
+                                   f"{MAX_ROW_GROUP_BYTES >> 30} GiB", file=label)
+    if size is not None and meta.num_rows * row_bytes > max(16 << 20, MAX_EXPANSION * size):
+        raise EncodedFileError(f"would decode to more than {MAX_EXPANSION} times its size, "
+                               "which no encoded file does (a crafted, compressible file)",
+                               file=label)
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:

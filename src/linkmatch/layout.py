@@ -27,9 +27,10 @@ import pyarrow.compute as pc
 from linkmatch.errors import ConfigError, EncodedFileError
 from linkmatch.schema import Schema
 
-__all__ = ["MAX_ADDRESS_WORDS", "MAX_ROW_GROUP_ROWS", "MAX_VALUE_LENGTH", "NUM_ALT_DATES",
-           "NUM_DATE_MASKS", "PSEUDONYM_PATTERN", "check_arrow_schema", "check_manifest",
-           "check_table", "encoded_types", "manifest_schema", "max_block_keys"]
+__all__ = ["MAX_ADDRESS_WORDS", "MAX_EXPANSION", "MAX_ROW_GROUP_BYTES", "MAX_ROW_GROUP_ROWS",
+           "MAX_VALUE_LENGTH", "NUM_ALT_DATES", "NUM_DATE_MASKS", "PSEUDONYM_PATTERN",
+           "check_arrow_schema", "check_manifest", "check_table", "encoded_types",
+           "fixed_row_bytes", "manifest_schema", "max_block_keys"]
 
 NUM_DATE_MASKS: Final = 8
 """Date-digit tokens with one digit masked (a ``YYYYMMDD`` date has 8 digits)."""
@@ -44,6 +45,13 @@ MAX_ROW_GROUP_ROWS: Final = 1 << 20
 """The most rows a row group of an encoded file may hold: the unit reads a file a row group at
 a time (and checks it before the next), so this bounds what one read can allocate. ``encode``
 writes 65,536."""
+MAX_ROW_GROUP_BYTES: Final = 2 << 30
+"""The most bytes the fixed-width columns of one row group may decode to (2 GiB: 65,536 rows of
+the widest schema ``Schema`` allows)."""
+MAX_EXPANSION: Final = 256
+"""How many times its size a file's fixed-width columns may decode to (beyond 16 MiB). Keyed
+tokens do not compress; a file of records with every field missing decodes to about 20 times
+its size. A crafted file of zeros declaring wide columns would decode to thousands of times."""
 PSEUDONYM_PATTERN: Final = "^[0-9a-f]{32}$"
 """A record pseudonym: the hex of a 128-bit MAC."""
 
@@ -86,6 +94,22 @@ def encoded_types(schema: Schema) -> dict[str, pa.DataType]:
         "block_keys": pa.list_(int64),
         "address_bf": pa.binary(schema.name_bits // 8),
     }
+
+
+def fixed_row_bytes(schema: Schema) -> int:
+    """Bytes one record takes in memory in the columns of fixed width (all but the blocking
+    keys): what a row group of ``n`` rows allocates at least, ``n`` times this."""
+    total = 0
+    for t in encoded_types(schema).values():
+        if pa.types.is_fixed_size_binary(t):
+            total += t.byte_width
+        elif pa.types.is_fixed_size_list(t):
+            total += 8 * t.list_size
+        elif pa.types.is_string(t):
+            total += 32 + 4  # a pseudonym and its offset
+        elif not pa.types.is_list(t):
+            total += 1 if t == pa.bool_() else 8
+    return total
 
 
 def max_block_keys(schema: Schema) -> int:

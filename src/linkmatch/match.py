@@ -1218,7 +1218,8 @@ def match_files(
               max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands),
               labels=(str(left), str(right)), trusted=trusted)
     try:
-        check_row_groups(pq.ParquetFile(left), job.schema, str(left))
+        check_row_groups(pq.ParquetFile(left), job.schema, str(left),
+                         size=os.stat(left).st_size)
     except (OSError, pa.ArrowException):
         raise InputDataError("is not a readable encoded file (.lmenc)", file=str(left)) \
             from None

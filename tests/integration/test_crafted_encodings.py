@@ -278,3 +278,33 @@ def test_printed_strings_cannot_forge_log_lines(files: dict[str, Path],
     lines = err.splitlines()
     assert len(lines) == 1  # the newline in the name is shown escaped, not obeyed
     assert "\\nlinkmatch: \\x1b[32mall files verified" in lines[0]
+
+
+def test_compressible_wide_file_refused_from_its_footer(files: dict[str, Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The widest schema allowed, its fingerprint recomputed, filters of zeros: the file is a
+    few kilobytes and would decode to hundreds of times its size. Refused from the footer."""
+    schema = Schema(name_bits=65_536)
+    manifest = read_manifest(files["B"])
+    _, table = read_encoded(files["B"])
+    rows = 1_200
+    table = pa.concat_tables([table] * (rows // table.num_rows + 1)).slice(0, rows)
+    columns = {}
+    for name, kind in encoded_types(schema).items():
+        if pa.types.is_fixed_size_binary(kind):
+            columns[name] = pa.FixedSizeBinaryArray.from_buffers(
+                kind, rows, [None, pa.py_buffer(bytes(kind.byte_width * rows))])
+        else:
+            columns[name] = table.column(name)
+    crafted_table = pa.table(columns)
+    crafted = files["dir"] / "bomb.lmenc"
+    write_encoded(crafted_table, dict(manifest, schema=schema.to_dict(),
+                                      schema_fingerprint=schema.fingerprint,
+                                      content_sha256=content_digest(crafted_table)), crafted)
+
+    def no_rows(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a row group was read before the footer was checked")
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", no_rows)
+    with pytest.raises(EncodedFileError, match="times its size"):
+        read_encoded(crafted)
