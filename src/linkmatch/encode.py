@@ -110,6 +110,7 @@ from linkmatch.pseudonymise.signing import SigningKey, sign_manifest
 from linkmatch.schema import Schema
 
 __all__ = ["EncodeSummary", "Encoded", "encode_file", "encode_frame", "manifest_mac",
+           "remove_stale_work",
            "pseudonym_hex", "pseudonyms_hex"]
 
 MIN_VARIANT_KEY_LENGTH: Final = 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import stat
@@ -263,3 +264,22 @@ def test_weak_key_file_refused(tmp_path: Path) -> None:
 def test_random_keys_are_not_weak() -> None:
     for _ in range(200):
         assert weakness(os.urandom(32)) is None
+
+
+def test_group_read_setting_is_recorded_in_the_audit_trail(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from linkmatch.cli import main
+    from linkmatch.synth import generate
+
+    generate(seed=4, n_left=30, n_right=5).left.to_csv(tmp_path / "people.csv", index=False)
+    key_path = tmp_path / "mounted.key"
+    generate_key_file(key_path)
+    key_path.chmod(0o440)
+    args = ["--audit-log", str(tmp_path / "audit.jsonl"), "encode", str(tmp_path / "people.csv"),
+            "--key-file", str(key_path), "--out", str(tmp_path / "p.lmenc")]
+    monkeypatch.delenv(GROUP_READ_ENV_VAR, raising=False)
+    assert main(args) == 2
+    monkeypatch.setenv(GROUP_READ_ENV_VAR, "1")
+    assert main(args) == 0
+    line = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])
+    assert line["key_file_group_readable"] is True
