@@ -109,9 +109,16 @@ from linkmatch.pseudonymise.prf import KeyedPRF
 from linkmatch.pseudonymise.signing import SigningKey, sign_manifest
 from linkmatch.schema import Schema
 
-__all__ = ["EncodeSummary", "Encoded", "encode_file", "encode_frame", "manifest_mac",
-           "remove_stale_work",
-           "pseudonym_hex", "pseudonyms_hex"]
+__all__ = [
+    "EncodeSummary",
+    "Encoded",
+    "encode_file",
+    "encode_frame",
+    "manifest_mac",
+    "pseudonym_hex",
+    "pseudonyms_hex",
+    "remove_stale_work",
+]
 
 MIN_VARIANT_KEY_LENGTH: Final = 4
 """Shorter name keys get no typo neighbourhood in blocking: it would match too many names."""
