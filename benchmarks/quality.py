@@ -36,7 +36,7 @@ from linkmatch.evaluate import evaluate
 from linkmatch.match import DEFAULT_THRESHOLD, assign_one_to_one
 from linkmatch.synth import generate
 
-KEY = linkmatch.Key.from_bytes(bytes(range(7, 39)))
+KEY = linkmatch.Key.from_bytes(bytes(range(7, 39)), weak_ok=True)
 
 
 def febrl4_all() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

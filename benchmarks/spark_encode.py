@@ -22,7 +22,7 @@ import linkmatch
 from linkmatch.encode import encode_file
 from linkmatch.synth import generate
 
-KEY = linkmatch.Key.from_bytes(bytes(range(21, 53)))
+KEY = linkmatch.Key.from_bytes(bytes(range(21, 53)), weak_ok=True)
 SALT = bytes(range(16))
 TODAY = dt.date(2026, 11, 29)
 

@@ -41,7 +41,7 @@ from linkmatch.encode import encode_frame
 from linkmatch.io import ENCODED_FORMAT, write_encoded
 from linkmatch.synth import generate
 
-KEY = linkmatch.Key.from_bytes(bytes(range(21, 53)))
+KEY = linkmatch.Key.from_bytes(bytes(range(21, 53)), weak_ok=True)
 LINKMATCH = [sys.executable, "-m", "linkmatch", "-q"]
 
 

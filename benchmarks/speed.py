@@ -45,7 +45,7 @@ from linkmatch.synth import generate
 sys.path.insert(0, str(Path(__file__).parent))
 from quality import _splink_frame, peer_python
 
-KEY = linkmatch.Key.from_bytes(bytes(range(9, 41)))
+KEY = linkmatch.Key.from_bytes(bytes(range(9, 41)), weak_ok=True)
 
 
 def main() -> None:

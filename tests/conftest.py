@@ -18,7 +18,7 @@ def small_data() -> SynthData:
 
 @pytest.fixture(scope="session")
 def key() -> Key:
-    return Key.from_bytes(bytes(range(100, 132)))
+    return Key.from_bytes(bytes(range(100, 132)), weak_ok=True)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from linkmatch.io import (
 )
 from linkmatch.match import MatchResult, match_encoded, match_files
 from linkmatch.pseudonymise.keys import Key
-from linkmatch.reveal import Side, reveal_frame
+from linkmatch.reveal import Side, check_candidates, reveal_frame
 from linkmatch.schema import Schema
 
 if TYPE_CHECKING:
@@ -120,13 +120,21 @@ def _engine(engine: str, spark: SparkSession | None, spark_master: str | None,
 
 
 def reveal(candidates: pd.DataFrame, *, side: Side, encoded: Encoded | PathLike,
-           records: pd.DataFrame | PathLike, key: Key) -> pd.DataFrame:
+           records: pd.DataFrame | PathLike, key: Key,
+           candidates_manifest: dict[str, Any] | None = None) -> pd.DataFrame:
     """Map this holder's pseudonyms in ``candidates`` back to its record ids.
 
     Paths are streamed: the encoded file's manifest is read from its footer, and the records
     chunk by chunk, keeping only the candidates' ids, so files of any size fit in memory.
+
+    With ``candidates_manifest`` (the linkage unit's ``result.manifest``, or the JSON beside a
+    candidates file), the candidates are first checked to come from this encoded file and to
+    be screened of the other side's decoys (:func:`linkmatch.reveal.check_candidates`), as
+    ``linkmatch reveal`` always does.
     """
     manifest = encoded.manifest if isinstance(encoded, Encoded) else read_manifest(encoded)
+    if candidates_manifest is not None:
+        check_candidates(candidates, candidates_manifest, side=side, manifest=manifest, key=key)
     if isinstance(records, pd.DataFrame):
         return reveal_frame(candidates, side=side, manifest=manifest, records=records, key=key)
     return reveal_frame(candidates, side=side, manifest=manifest,

@@ -26,6 +26,7 @@ from linkmatch._version import __version__
 
 if TYPE_CHECKING:
     from linkmatch.io import ValidationReport
+    from linkmatch.pseudonymise.keys import Key
 from linkmatch.errors import (
     ConfigError,
     EncodingMismatchError,
@@ -37,9 +38,26 @@ from linkmatch.errors import (
 log = logging.getLogger("linkmatch")
 
 
+def escape_controls(text: str) -> str:
+    """``text`` with every control or otherwise unprintable character shown as an escape
+    (``\\n``, ``\\x1b``): a string from a file (a manifest field, a path) can then neither start a
+    forged log line nor send terminal escape sequences."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+
+
+class _EscapingFormatter(logging.Formatter):
+    """Formats each message with its control characters escaped (:func:`escape_controls`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().format(record))
+
+
 def _setup_logging(quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("linkmatch: %(message)s"))
+    handler.setFormatter(_EscapingFormatter("linkmatch: %(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(logging.WARNING if quiet else logging.INFO)
     log.propagate = False
@@ -122,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--rotate", action="store_true",
                    help="replace an existing key file (old encodings will no longer match)")
+    p.add_argument("--signing", action="store_true",
+                   help="write a holder's Ed25519 signing key instead (OUT, mode 0600) and its "
+                        "public key (OUT.pub, for the linkage unit's --trust)")
     p.add_argument("--id", dest="key_id", default=None, metavar="ID",
                    help="the key's name, recorded with its fingerprint in every manifest "
                         "(letters, digits, . _ -; default lm-YYYYMMDD-<random>)")
@@ -148,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "table lives: the same encoded file; tasks get sub-keys, never the key")
     p.add_argument("--spark-master", default=None, metavar="URL",
                    help="Spark master for --engine spark (default local[2])")
+    p.add_argument("--signing-key-file", type=Path, default=None, metavar="FILE",
+                   help="this holder's Ed25519 signing key (linkmatch keygen --signing): the "
+                        "encoded file is signed, so that the linkage unit can refuse files no "
+                        "holder made (default: $LINKMATCH_SIGNING_KEY_FILE, else unsigned)")
 
     p = sub.add_parser("match", help="linkage unit: match two encoded files (no key needed)")
     p.add_argument("left", help="encoded file (with --engine spark also a cluster URI: "
@@ -156,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True,
                    help="candidates (.csv or .parquet); with --engine spark also a cluster "
                         "URI, written there as a Parquet dataset by partition")
+    p.add_argument("--trust", type=Path, action="append", default=None, metavar="PUBKEY",
+                   help="a holder's public key (OUT.pub of linkmatch keygen --signing); "
+                        "repeat for each holder. Both files must then be signed by a trusted "
+                        "key, else they are refused. Without it, files are matched unverified "
+                        "and the candidates' manifest says \"authenticated\": false")
     _match_args(p)
 
     p = sub.add_parser("reveal", help="holder: map its own pseudonyms back to record ids")
@@ -165,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", type=Path, required=True, help="this holder's person file")
     _key_arg(p)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--allow-missing-manifest", action="store_true",
+                   help="reveal candidates that have no manifest beside them (CANDIDATES"
+                        ".manifest.json): nothing then shows that they were made from your "
+                        "encoded file or that the other holder screened its decoys; only when "
+                        "you know the other side used none")
 
     p = sub.add_parser("screen", help="holder with decoys: remove its decoys from the "
                                       "candidates (pseudonymous) before the other side reveals")
@@ -174,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     _key_arg(p)
     p.add_argument("--out", type=Path, required=True,
                    help="screened candidates (.csv or .parquet), still pseudonymous")
+    p.add_argument("--allow-missing-manifest", action="store_true",
+                   help="screen candidates that have no manifest beside them")
 
     p = sub.add_parser("link", help="encode, match and reveal both files in one process")
     p.add_argument("left", type=Path)
@@ -238,7 +275,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_keygen(args: argparse.Namespace) -> int:
     from linkmatch.pseudonymise.keys import generate_key_file
+    from linkmatch.pseudonymise.signing import generate_signing_key_file
 
+    if args.signing:
+        if args.key_id is not None:
+            raise ConfigError("--id names a linkage key; a signing key is named by its "
+                              "fingerprint")
+        public = generate_signing_key_file(args.out, overwrite=args.rotate)
+        log.info("wrote a new Ed25519 signing key to %s (mode 0600) and its public key to "
+                 "%s.pub (give it to the linkage unit), fingerprint %s", args.out, args.out,
+                 public.fingerprint)
+        return 0
     key = generate_key_file(args.out, overwrite=args.rotate, key_id=args.key_id)
     log.info("wrote a new 256-bit key to %s (mode 0600), id %s, fingerprint %s", args.out,
              key.key_id, key.fingerprint)
@@ -259,8 +306,10 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     from linkmatch.encode import encode_file
     from linkmatch.progress import Progress
     from linkmatch.pseudonymise.keys import load_key
+    from linkmatch.pseudonymise.signing import load_signing_key
 
     key = load_key(args.key_file)
+    signing_key = load_signing_key(args.signing_key_file)
     t0 = time.perf_counter()
     if args.engine != "spark":
         if args.spark_master is not None:
@@ -273,7 +322,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         try:
             enc = encode_file(args.input, args.out, key, strict=args.strict,
                               chunk_rows=args.chunk_rows, decoys=args.decoys,
-                              progress=progress, workers=args.workers)
+                              progress=progress, workers=args.workers,
+                              signing_key=signing_key)
         finally:
             progress.close()
     else:
@@ -295,7 +345,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
                                units={"encode": "tasks", "sort": "tasks", "write": "rows"})
         try:
             enc = spark_encode_file(args.input, args.out, key, master=args.spark_master,
-                                    strict=args.strict, progress=phases)
+                                    strict=args.strict, progress=phases,
+                                    signing_key=signing_key)
         finally:
             phases.close()
     _report_validation(enc.report, str(args.input))
@@ -311,15 +362,17 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     _audit(args, "encode", inputs=[args.input], outputs=[args.out], counts=counts,
            parameters={"strict": args.strict, "schema": enc.manifest["schema_fingerprint"],
                        "engine": args.engine},
-           key_fingerprint=key.fingerprint,
-           content={args.out: enc.manifest["content_sha256"]})
+           key_fingerprint=key.fingerprint, key=key,
+           content={args.out: enc.manifest["content_sha256"]},
+           extra={"signer": signing_key.fingerprint if signing_key else None})
     return 0
 
 
 def _audit(args: argparse.Namespace, operation: str, *, inputs: Sequence[Path | str],
            outputs: Sequence[Path | str], counts: dict[str, Any], parameters: dict[str, Any],
            key_fingerprint: str | None,
-           content: dict[Path | str, str] | None = None) -> None:
+           content: dict[Path | str, str] | None = None, key: Key | None = None,
+           extra: dict[str, Any] | None = None) -> None:
     """One line in the audit trail: who did what to which files (by digest), never values.
 
     A local file is named with the SHA-256 of its bytes; a cluster URI (which the driver does
@@ -347,14 +400,18 @@ def _audit(args: argparse.Namespace, operation: str, *, inputs: Sequence[Path | 
         "counts": counts,
         "parameters": parameters,
         "key_fingerprint": key_fingerprint,
+        # the key file was accepted under LINKMATCH_KEY_GROUP_READ=1 (a group-readable mount)
+        **({"key_file_group_readable": True}
+           if key is not None and key.from_group_readable_file else {}),
+        **(extra or {}),
     })
 
 
 def _write_candidates(frame: pd.DataFrame, manifest: dict[str, Any], out: Path) -> None:
-    from linkmatch.io import write_json, write_table
+    from linkmatch.io import csv_safe, write_json, write_table
 
-    write_table(frame, out)
-    write_json(manifest, out.with_name(out.name + ".manifest.json"))
+    write_table(frame if _is_parquet(out) else csv_safe(frame), out)
+    write_json(manifest, _manifest_path(out))
 
 
 def _match_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -396,8 +453,11 @@ def _work_dir(args: argparse.Namespace) -> Path:
 def _cmd_match(args: argparse.Namespace) -> int:
     from linkmatch.api import match
     from linkmatch.progress import PhaseProgress
+    from linkmatch.pseudonymise.signing import load_trusted_key
 
     options = _match_options(args)
+    if args.trust:
+        options["trusted"] = [load_trusted_key(path) for path in args.trust]
     cluster_out = _is_uri(args.out)
     if any(_is_uri(x) for x in (args.left, args.right, args.out)) and args.engine != "spark":
         raise ConfigError("cluster URIs (hdfs://, s3a://, ...) need --engine spark; the local "
@@ -429,10 +489,16 @@ def _cmd_match(args: argparse.Namespace) -> int:
              c["pairs_compared"], 100 * (1 - c["reduction_ratio"]), c["candidates"],
              secs["total"], secs["index"], secs["compare"], secs["model"], secs["score"],
              result.manifest["workers"], args.out)
+    if not result.manifest["authenticated"]:
+        log.warning("the encoded files' origin was not verified (no --trust): any file with "
+                    "a valid layout was matched; give the holders' public keys with --trust "
+                    "to refuse files no holder signed")
     inputs = result.manifest["input_content_sha256"]
     _audit(args, "match", inputs=[args.left, args.right], outputs=[args.out], counts=c,
            parameters={"threshold": result.manifest["threshold"],
-                       **{k: v for k, v in options.items() if k != "out"}},
+                       **{k: v for k, v in options.items() if k not in ("out", "trusted")},
+                       "authenticated": result.manifest["authenticated"],
+                       "signers": result.manifest["signers"]},
            key_fingerprint=result.manifest["key_fingerprint"],
            content={args.left: inputs["left"], args.right: inputs["right"],
                     args.out: _candidates_sha256(result.candidates)})
@@ -459,55 +525,77 @@ def _read_candidates(path: Path) -> pd.DataFrame:
 
 def _cmd_reveal(args: argparse.Namespace) -> int:
     from linkmatch.api import reveal
-    from linkmatch.io import write_table
+    from linkmatch.decoys import with_screening
+    from linkmatch.io import csv_safe, read_manifest, write_json, write_table
     from linkmatch.pseudonymise.keys import load_key
+    from linkmatch.reveal import check_candidates
 
     key = load_key(args.key_file)
     frame = _read_candidates(args.candidates)
-    _check_screened(args.candidates, args.side)
+    candidates_manifest = _candidates_manifest(args.candidates, args.allow_missing_manifest)
+    screened: set[str] = set()
+    if candidates_manifest is not None:
+        screened = check_candidates(frame, candidates_manifest, side=args.side,
+                                    manifest=read_manifest(args.encoded), key=key,
+                                    source=str(args.candidates))
     out = reveal(frame, side=args.side, encoded=args.encoded, records=args.input, key=key)
+    if not _is_parquet(args.out):
+        out = csv_safe(out)
     write_table(out, args.out)
-    screened = int(out.attrs.get("decoys_screened", 0))
+    if candidates_manifest is not None:
+        # this side's decoys are out of ``out`` (reveal screens its own side): say so, keyed
+        manifest = with_screening(candidates_manifest, out, screened | {args.side}, key)
+        manifest.setdefault("counts", {})["candidates"] = len(out)
+        write_json(manifest, _manifest_path(args.out))
+    dropped = int(out.attrs.get("decoys_screened", 0))
     log.info("revealed %d %s id(s) → %s%s", len(out), args.side, args.out,
-             f" ({screened} pair(s) with own decoys left out)" if screened else "")
+             f" ({dropped} pair(s) with own decoys left out)" if dropped else "")
     _audit(args, "reveal", inputs=[args.candidates, args.encoded, args.input],
-           outputs=[args.out], counts={"candidates": len(out), "decoys_screened": screened},
-           parameters={"side": args.side}, key_fingerprint=key.fingerprint)
+           outputs=[args.out], counts={"candidates": len(out), "decoys_screened": dropped},
+           parameters={"side": args.side,
+                       "candidates_manifest": candidates_manifest is not None},
+           key_fingerprint=key.fingerprint, key=key)
     return 0
 
 
-def _candidates_manifest(path: Path) -> dict[str, Any] | None:
-    """The manifest written beside a candidates file, if there is one."""
-    beside = path.with_name(path.name + ".manifest.json")
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in {".parquet", ".pq"}
+
+
+def _manifest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".manifest.json")
+
+
+def _candidates_manifest(path: Path, allow_missing: bool) -> dict[str, Any] | None:
+    """The manifest written beside a candidates file.
+
+    Without it nothing shows which encoded files the candidates come from or that the other
+    holder screened its decoys, so it is required unless ``allow_missing`` (then None).
+    """
+    beside = _manifest_path(path)
     if not beside.exists():
+        if not allow_missing:
+            raise ConfigError(
+                f"no manifest beside {path} ({beside.name}): it is needed to check that the "
+                "candidates were made from your encoded file and that the other holder "
+                "screened its decoys; ask for it with the candidates (or, knowing that the "
+                "other side used no decoys, pass --allow-missing-manifest)")
+        log.warning("no manifest beside %s: not checked that the candidates come from your "
+                    "encoded file, nor that the other holder screened its decoys", path)
         return None
     try:
-        data = json.loads(beside.read_text())
+        data = json.loads(beside.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise InputDataError("cannot be read as a candidates manifest", file=str(beside)) \
             from None
-    return data if isinstance(data, dict) else None
-
-
-def _check_screened(candidates: Path, side: str) -> None:
-    """Refuse to reveal candidates from which the other side's decoys were not screened."""
-    manifest = _candidates_manifest(candidates)
-    other = "right" if side == "left" else "left"
-    if manifest is None:
-        log.warning("no manifest beside %s: cannot check that the %s holder screened its "
-                    "decoys (if it used any)", candidates, other)
-        return
-    if int(manifest.get("decoy_rows", {}).get(other, 0)) and \
-            other not in manifest.get("screened", []):
-        raise ConfigError(
-            f"the {other} holder's encoded file holds decoy records, and these candidates were "
-            f"not screened by it: a decoy may be paired with one of your real records. Ask the "
-            f"{other} holder to run `linkmatch screen --side {other}` first")
+    if not isinstance(data, dict):
+        raise InputDataError("is not a candidates manifest", file=str(beside))
+    return data
 
 
 def _cmd_screen(args: argparse.Namespace) -> int:
-    from linkmatch.decoys import screen_frame
-    from linkmatch.io import read_manifest, write_json, write_table
+    from linkmatch.decoys import screen_frame, verified_screening, with_screening
+    from linkmatch.io import csv_safe, read_manifest, write_json, write_table
     from linkmatch.pseudonymise.keys import load_key
     from linkmatch.reveal import check_holder
 
@@ -515,17 +603,27 @@ def _cmd_screen(args: argparse.Namespace) -> int:
     frame = _read_candidates(args.candidates)
     encoded = read_manifest(args.encoded)
     check_holder(encoded, key)
+    manifest = _candidates_manifest(args.candidates, args.allow_missing_manifest) or {}
+    digests = manifest.get("input_content_sha256")
+    if manifest and (not isinstance(digests, dict)
+                     or digests.get(args.side) != encoded.get("content_sha256")):
+        raise EncodingMismatchError(
+            f"{args.candidates}: the candidates were not made from this encoded file (the "
+            f"linkage unit's record of the {args.side} file's content differs from this "
+            "file's); screen with the encoded file that was sent to the linkage unit")
+    before = verified_screening(manifest, frame, key) if manifest else set()
     out, dropped = screen_frame(frame, side=args.side, manifest=encoded, key=key)
-    manifest = _candidates_manifest(args.candidates) or {}
-    manifest["screened"] = sorted({*manifest.get("screened", []), args.side})
+    if not _is_parquet(args.out):
+        out = csv_safe(out)
+    manifest = with_screening(manifest, out, before | {args.side}, key)
     manifest.setdefault("counts", {})["candidates"] = len(out)
     write_table(out, args.out)
-    write_json(manifest, args.out.with_name(args.out.name + ".manifest.json"))
+    write_json(manifest, _manifest_path(args.out))
     log.info("screened the %s side: %d of %d candidate pair(s) held one of your decoys and "
              "were removed → %s", args.side, dropped, len(frame), args.out)
     _audit(args, "screen", inputs=[args.candidates, args.encoded], outputs=[args.out],
            counts={"candidates": len(out), "decoys_screened": dropped},
-           parameters={"side": args.side}, key_fingerprint=key.fingerprint)
+           parameters={"side": args.side}, key_fingerprint=key.fingerprint, key=key)
     return 0
 
 
@@ -550,7 +648,7 @@ def _cmd_link(args: argparse.Namespace) -> int:
              time.perf_counter() - t0, args.out)
     _audit(args, "link", inputs=[args.left, args.right], outputs=[args.out], counts=c,
            parameters={"threshold": meta["match"]["threshold"], **_match_options(args)},
-           key_fingerprint=key.fingerprint)
+           key_fingerprint=key.fingerprint, key=key)
     return 0
 
 

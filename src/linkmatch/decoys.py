@@ -21,22 +21,36 @@ pseudonymously, before the other holder sees them; ``linkmatch reveal`` refuses 
 the other side's decoys have not been screened from, and :func:`linkmatch.link` screens both
 sides itself. The number of decoys is public (``decoy_rows`` in the manifest): an adversary who
 knows the decoy rate learns nothing more from it; which records they are stays secret.
+
+The claims that guard the rule are keyed, so that the linkage unit, which relays them, can
+neither forge nor drop them: the encoded manifest carries ``decoy_mac`` (the decoy count bound to
+the file's content digest, :func:`decoy_count_mac`), which the unit copies into the candidates
+manifest, and a holder that screens (or reveals, which screens its own side) signs the sides
+screened so far together with the candidates it leaves (:func:`screening_mac`). A holder about
+to reveal checks both with the shared key (:func:`check_screening`): candidates with pairs added
+back after screening, or a screening claim or decoy count written by anyone without the key,
+are refused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
-from linkmatch.errors import ConfigError
+from linkmatch.errors import ConfigError, EncodingMismatchError
 from linkmatch.pseudonymise.keys import Key, KeyLike
 from linkmatch.pseudonymise.prf import KeyedPRF
 from linkmatch.schema import PERSON_COLUMNS
 
-__all__ = ["MAX_DECOY_RATE", "check_rate", "decoy_ids", "decoy_pseudonyms", "make_decoys",
-           "screen_frame"]
+__all__ = ["MAX_DECOY_RATE", "check_rate", "check_screening", "decoy_count_mac", "decoy_ids",
+           "decoy_pseudonyms", "make_decoys", "pairs_digest", "screen_frame", "screening_mac",
+           "verified_screening", "with_screening"]
 
 MAX_DECOY_RATE: Final = 1.0
 """At most one decoy per real record."""
@@ -118,3 +132,111 @@ def screen_frame(candidates: pd.DataFrame, *, side: str, manifest: dict[str, Any
     decoys = decoy_pseudonyms(key, str(manifest["job_salt"]), count)
     is_decoy = candidates[f"{side}_id"].astype(str).isin(decoys)
     return candidates.loc[~is_decoy].reset_index(drop=True), int(is_decoy.sum())
+
+
+_SIDES: Final = ("left", "right")
+
+
+def decoy_count_mac(key: KeyLike, content_sha256: str, decoy_rows: int) -> str:
+    """Keyed MAC of an encoded file's decoy count, bound to its content digest.
+
+    Written by ``encode`` into the manifest (``decoy_mac``) and relayed by the linkage unit in
+    the candidates manifest: the other holder checks with the shared key that the count it is
+    told (zero included) is the one the holder wrote for that very file.
+    """
+    message = f"{content_sha256}\x00{int(decoy_rows)}".encode()
+    return hmac.digest(key.derive("decoys/count"), message, "sha256").hex()
+
+
+def pairs_digest(candidates: pd.DataFrame) -> str:
+    """SHA-256 of the candidates' ``(left_id, right_id)`` pairs, in row order.
+
+    What a screening claim is bound to: rows added after the claim change it.
+    """
+    h = hashlib.sha256()
+    for left, right in zip(candidates["left_id"].astype(str), candidates["right_id"].astype(str),
+                           strict=True):
+        h.update(f"{left}\x1f{right}\x1e".encode())
+    return h.hexdigest()
+
+
+def screening_mac(key: KeyLike, screened: Iterable[str], inputs: Any, digest: str) -> str:
+    """Keyed MAC of a screening claim: the sides screened, the job's inputs (their content
+    digests) and the candidates left (:func:`pairs_digest`), under their own sub-key."""
+    body = json.dumps({"screened": sorted(set(screened)), "inputs": inputs, "pairs": digest},
+                      sort_keys=True, separators=(",", ":")).encode()
+    return hmac.digest(key.derive("decoys/screen-claim"), body, "sha256").hex()
+
+
+def with_screening(manifest: dict[str, Any], candidates: pd.DataFrame, screened: Iterable[str],
+                   key: KeyLike) -> dict[str, Any]:
+    """A copy of a candidates manifest that claims ``screened`` for ``candidates``, MAC'd."""
+    out = dict(manifest)
+    sides = sorted(set(screened))
+    out["screened"] = sides
+    out["screened_mac"] = screening_mac(key, sides, manifest.get("input_content_sha256"),
+                                        pairs_digest(candidates))
+    return out
+
+
+def verified_screening(manifest: dict[str, Any], candidates: pd.DataFrame,
+                       key: KeyLike) -> set[str]:
+    """The sides a candidates manifest claims screened, once the claim's MAC verifies over
+    these candidates (an empty claim needs no MAC).
+
+    Raises:
+        EncodingMismatchError: a claim that does not verify (the candidates or the manifest
+            changed after screening, or the claim was made without the key).
+    """
+    claimed = manifest.get("screened", [])
+    if not isinstance(claimed, list) or not all(s in _SIDES for s in claimed):
+        raise EncodingMismatchError("the candidates manifest's screening claim is malformed")
+    if not claimed:
+        return set()
+    expected = screening_mac(key, claimed, manifest.get("input_content_sha256"),
+                             pairs_digest(candidates))
+    if not hmac.compare_digest(str(manifest.get("screened_mac", "")), expected):
+        raise EncodingMismatchError(
+            "the candidates' screening claim does not verify: the candidates or their "
+            "manifest changed after screening, or the claim was not made with the linkage "
+            "key; ask for the file as the screening holder wrote it")
+    return set(claimed)
+
+
+def check_screening(manifest: dict[str, Any], candidates: pd.DataFrame, *, side: str,
+                    key: Key) -> set[str]:
+    """Check a candidates manifest's decoy claims before ``side`` reveals; the sides screened.
+
+    The other side's decoy count must verify (:func:`decoy_count_mac`) and, if it is not zero
+    or cannot be verified, the other side must have screened these very candidates (a
+    screening claim whose MAC verifies over them).
+
+    Raises:
+        EncodingMismatchError: a screening claim that does not verify (changed after it was
+            made, or made without the key).
+        ConfigError: the other side's decoys may still be among the candidates.
+    """
+    screened = verified_screening(manifest, candidates, key)
+    other = "left" if side == "right" else "right"
+    if other in screened:
+        return set(screened)
+    counts = manifest.get("decoy_rows")
+    macs = manifest.get("decoy_macs")
+    digests = manifest.get("input_content_sha256")
+    count = counts.get(other) if isinstance(counts, dict) else None
+    mac = macs.get(other) if isinstance(macs, dict) else None
+    digest = digests.get(other) if isinstance(digests, dict) else None
+    known = isinstance(count, int) and not isinstance(count, bool) and count >= 0 \
+        and isinstance(mac, str) and isinstance(digest, str) \
+        and hmac.compare_digest(mac, decoy_count_mac(key, digest, count))
+    if not known:
+        raise ConfigError(
+            f"the {other} holder's decoy count cannot be verified (its encoded file predates "
+            f"keyed decoy counts, or the count was changed): ask the {other} holder to run "
+            f"`linkmatch screen --side {other}` first")
+    if count:
+        raise ConfigError(
+            f"the {other} holder's encoded file holds decoy records, and these candidates were "
+            f"not screened by it: a decoy may be paired with one of your real records. Ask the "
+            f"{other} holder to run `linkmatch screen --side {other}` first")
+    return set(screened)

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import glob
 import hmac
 import itertools
 import json
@@ -81,9 +82,9 @@ import pyarrow.parquet as pq
 from anyascii import anyascii
 from numba import njit
 
-from linkmatch._parallel import default_workers
+from linkmatch._parallel import default_workers, process_alive
 from linkmatch._version import __version__
-from linkmatch.decoys import check_rate, make_decoys
+from linkmatch.decoys import check_rate, decoy_count_mac, make_decoys
 from linkmatch.errors import InputDataError
 from linkmatch.io import (
     ENCODED_FORMAT,
@@ -100,26 +101,31 @@ from linkmatch.io import (
     gc_paused,
     iter_person_chunks,
 )
+from linkmatch.layout import MAX_ADDRESS_WORDS, MAX_VALUE_LENGTH, NUM_ALT_DATES, NUM_DATE_MASKS
 from linkmatch.normalise.dates import BirthDate, DateParseError, alternative_readings, parse_date
 from linkmatch.normalise.names import NameToken, fold, name_tokens, variant_key
 from linkmatch.pseudonymise.bloom import BloomEncoder, qgrams
 from linkmatch.pseudonymise.hardening import FilterHardener
 from linkmatch.pseudonymise.keys import Key, KeyLike
 from linkmatch.pseudonymise.prf import KeyedPRF
+from linkmatch.pseudonymise.signing import SigningKey, sign_manifest
 from linkmatch.schema import Schema
 
-__all__ = ["EncodeSummary", "Encoded", "encode_file", "encode_frame", "manifest_mac",
-           "pseudonym_hex", "pseudonyms_hex"]
+__all__ = [
+    "EncodeSummary",
+    "Encoded",
+    "encode_file",
+    "encode_frame",
+    "manifest_mac",
+    "pseudonym_hex",
+    "pseudonyms_hex",
+    "remove_stale_work",
+]
 
-NUM_DATE_MASKS: Final = 8
 MIN_VARIANT_KEY_LENGTH: Final = 4
 """Shorter name keys get no typo neighbourhood in blocking: it would match too many names."""
-MAX_VALUE_LENGTH: Final = 1000
-"""Longer values are garbage for any person field (a pasted document, a binary blob): they are
-rejected and counted rather than hashed."""
 TEXT_COLUMNS: Final = ("given_names", "family_name", "full_name", "date_of_birth", "sex",
                        "nationality", "place_of_birth", "document_number", "address")
-NUM_ALT_DATES: Final = 2
 SEX_CODES: Final = {
     "M": "M", "MALE": "M", "MAN": "M", "F": "F", "FEMALE": "F", "WOMAN": "F",
     "V": "F", "VROUW": "F", "X": "X", "U": "", "UNKNOWN": "", "ONBEKEND": "",
@@ -128,7 +134,6 @@ SEX_NUMBERS: Final = {"M": 1, "F": 2, "X": 3}
 _NAT_RE: Final = re.compile(r"[A-Z]{3}")
 _DOC_STRIP: Final = re.compile(r"[^0-9A-Z]")
 ADDRESS_SPLIT: Final = re.compile(r"[^0-9a-z]+")
-MAX_ADDRESS_WORDS: Final = 8
 
 # Issue order within a row (the order in which the reference implementation finds them).
 ORDER_RECORD_ID: Final = len(TEXT_COLUMNS) + 1
@@ -1110,6 +1115,8 @@ def _manifest(key: KeyLike, schema: Schema, salt: bytes, report: ValidationRepor
         # counts them, rows_read does not
         manifest["counts"]["decoy_rows"] = decoy_rows
     if digest:  # a chunk's working manifest (no digest) is never published: no MAC
+        # the decoy count, keyed and bound to the content, for the other holder to check
+        manifest["decoy_mac"] = decoy_count_mac(key, digest, decoy_rows)
         manifest["manifest_mac"] = manifest_mac(key, manifest)
     return manifest
 
@@ -1174,6 +1181,7 @@ def encode_file(
     decoys: float = 0.0,
     progress: Callable[[int, float], None] | None = None,
     workers: int | None = None,
+    signing_key: SigningKey | None = None,
 ) -> EncodeSummary:
     """Encode a person file (CSV or Parquet) of any size into an encoded file, streaming.
 
@@ -1195,6 +1203,8 @@ def encode_file(
             share of the input read (0–1, for an ETA).
         workers: encoding processes (default: one per core; one with decoys; a file of one
             chunk is encoded in this process). The output is the same for any number.
+        signing_key: the holder's Ed25519 key: the manifest is signed with it, so that a
+            linkage unit that trusts the holder's public key can tell its files from others.
 
     Raises:
         InputDataError: the input cannot be used, or (``strict``) a value is invalid.
@@ -1206,7 +1216,8 @@ def encode_file(
     label = str(source)
     report = ValidationReport()
     target = Path(out)
-    work = target.with_name(f".{target.name}.{secrets.token_hex(6)}.buckets")
+    remove_stale_work(target)
+    work = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(6)}.buckets")
     rows_read = decoy_rows = chunks = 0
     decoys = check_rate(decoys)
     try:
@@ -1246,11 +1257,33 @@ def encode_file(
                 writer.write_table(schema_arrow.empty_table())
             manifest = _manifest(key, schema, salt, report, rows, persons, started,
                                  digest.hexdigest(), decoy_rows)
+            if signing_key is not None:
+                manifest = sign_manifest(manifest, signing_key)
             writer.add_key_value_metadata(_footer_metadata(schema_arrow, manifest))
     finally:
         _ENCODER.clear()
         shutil.rmtree(work, ignore_errors=True)
     return EncodeSummary(manifest=manifest, report=report)
+
+
+def remove_stale_work(target: Path) -> list[Path]:
+    """Remove the bucket folders that killed runs writing ``target`` left behind.
+
+    :func:`encode_file` works in ``.OUT.<pid>-<random>.buckets`` beside its output and removes
+    it when it ends, but a SIGKILL leaves it (pseudonymous rows of the whole input, however
+    private its mode). The folders of processes that no longer run are removed here, at the
+    next run writing the same output, as the match spill does.
+
+    Returns:
+        The folders removed.
+    """
+    removed = []
+    for old in target.parent.glob(f".{glob.escape(target.name)}.*.buckets"):
+        pid = old.name[len(target.name) + 2:].split("-", 1)[0]
+        if pid.isdigit() and old.is_dir() and not process_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+            removed.append(old)
+    return removed
 
 
 def _footer_metadata(schema: pa.Schema, manifest: dict[str, Any]) -> dict[bytes, bytes]:
@@ -1402,9 +1435,10 @@ def manifest_mac(key: KeyLike, manifest: dict[str, Any]) -> str:
     """Keyed MAC of a manifest (all fields but the MAC itself, canonical JSON).
 
     Holders can check with the key that neither the manifest nor, through its content digest,
-    the encoded rows were changed by anyone without the key.
+    the encoded rows were changed by anyone without the key. A holder's signature
+    (:mod:`linkmatch.pseudonymise.signing`) is added after the MAC, over it, and is left out.
     """
-    body = {k: v for k, v in manifest.items() if k != "manifest_mac"}
+    body = {k: v for k, v in manifest.items() if k not in ("manifest_mac", "signature")}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return hmac.digest(key.derive("manifest-mac"), canonical, "sha256").hex()
 

@@ -20,9 +20,6 @@ import pyarrow as pa
 
 from linkmatch.encode import (
     ENCODED_COLUMNS,
-    MAX_VALUE_LENGTH,
-    NUM_ALT_DATES,
-    NUM_DATE_MASKS,
     SEX_NUMBERS,
     TEXT_COLUMNS,
     DateReading,
@@ -42,6 +39,7 @@ from linkmatch.encode import (
 )
 from linkmatch.errors import InputDataError
 from linkmatch.io import RAGGED_ROWS, ROW_NUMBERS, Issue, ValidationReport, normalise_columns
+from linkmatch.layout import MAX_VALUE_LENGTH, NUM_ALT_DATES, NUM_DATE_MASKS
 from linkmatch.pseudonymise.keys import Key
 from linkmatch.schema import Schema
 

@@ -11,12 +11,14 @@ Exception tree::
     ├── KeyMaterialError     missing, weak, unreadable or badly protected key
     ├── InputDataError       a problem with an input file (file, row, column)
     └── EncodingMismatchError two encodings that cannot be compared (key, schema, format version)
+        └── EncodedFileError  an encoded file not shaped as encode writes it (file, column)
 """
 
 from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "EncodedFileError",
     "EncodingMismatchError",
     "InputDataError",
     "KeyMaterialError",
@@ -38,6 +40,26 @@ class KeyMaterialError(LinkmatchError):
 
 class EncodingMismatchError(LinkmatchError):
     """Two encoded files cannot be matched (different key, schema or format)."""
+
+
+class EncodedFileError(EncodingMismatchError):
+    """An encoded file (or its manifest) is not what ``encode`` writes: a column of another
+    type or width, nulls, a malformed pseudonym or manifest field, an unsigned or badly signed
+    file where signatures are required. Crafted or damaged; refused before any comparison.
+
+    Args:
+        message: what is wrong; never a value.
+        file: the file's path (or a label for an in-memory table).
+        column: the column or manifest field concerned, if any.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None,
+                 column: str | None = None) -> None:
+        self.file = file
+        self.column = column
+        where = ", ".join(part for part in (f"file {file}" if file else "",
+                                            f"column {column!r}" if column else "") if part)
+        super().__init__(f"{where}: {message}" if where else message)
 
 
 class EngineError(LinkmatchError):

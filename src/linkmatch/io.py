@@ -23,6 +23,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import secrets
 from collections import Counter
 from collections.abc import Iterator
@@ -37,14 +38,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from linkmatch.errors import InputDataError
-from linkmatch.schema import PERSON_COLUMNS, REQUIRED_COLUMNS
+from linkmatch.errors import EncodedFileError, InputDataError
+from linkmatch.layout import (
+    MAX_EXPANSION,
+    MAX_ROW_GROUP_BYTES,
+    MAX_ROW_GROUP_ROWS,
+    check_arrow_schema,
+    check_manifest,
+    check_table,
+    fixed_row_bytes,
+    manifest_schema,
+)
+from linkmatch.schema import PERSON_COLUMNS, REQUIRED_COLUMNS, Schema
 
 __all__ = [
     "ENCODED_FORMAT",
     "Issue",
     "ValidationReport",
     "atomic_path",
+    "csv_safe",
     "iter_person_chunks",
     "read_encoded",
     "read_person_table",
@@ -95,6 +107,7 @@ FRACTION_READ: Final = "linkmatch_fraction_read"
 """``DataFrame.attrs`` key of a streamed chunk: the share of the input read so far (for ETAs)."""
 _ALL_TEXT: Final = "linkmatch_all_text"  # a chunk whose cells are all str (CSV)
 MANIFEST_KEY: Final = b"linkmatch.manifest"
+_FORMAT_NAME: Final = re.compile(r"linkmatch-encoded/[0-9]{1,4}")
 _MAX_ISSUES_KEPT: Final = 10_000
 _MAX_FIELD_BYTES: Final = 64 * 1024 * 1024
 
@@ -405,6 +418,11 @@ def _iter_parquet(path: Path, label: str, chunk_rows: int) -> Iterator[pd.DataFr
     header = list(file.schema_arrow.names)
     _with_header(pd.DataFrame(), header, label)
     wanted = [c for c in header if c in PERSON_COLUMNS]
+    for column in wanted:
+        if not _scalar_type(file.schema_arrow.field(column).type):
+            raise InputDataError(
+                "holds nested or binary values (lists, structs, maps, bytes); a person column "
+                "must hold text, numbers or dates", file=label, column=column)
     first = 0
     emitted = False
     try:
@@ -424,6 +442,16 @@ def _iter_parquet(path: Path, label: str, chunk_rows: int) -> Iterator[pd.DataFr
         frame.attrs[ROW_NUMBERS] = RowNumbers([])
         frame.attrs[RAGGED_ROWS] = []
         yield frame
+
+
+def _scalar_type(t: pa.DataType) -> bool:
+    """Whether a Parquet column's values can be read as text (one scalar per cell)."""
+    if pa.types.is_dictionary(t):
+        return _scalar_type(t.value_type)
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+                or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_date(t)
+                or pa.types.is_timestamp(t) or pa.types.is_null(t) or pa.types.is_decimal(t)
+                or getattr(pa.types, "is_string_view", lambda _: False)(t))
 
 
 def iter_person_chunks(path: str | os.PathLike[str],
@@ -523,14 +551,21 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     The caller writes the temporary file completely; it is synced to disk and renamed only when
     the block exits without an exception, otherwise removed.
+
+    The temporary file is created empty with mode 0600 before the caller writes to it (writers
+    that open it again truncate it and keep its mode), and set to 0600 again before the rename:
+    outputs (revealed ids, encoded files, rejects) are readable by their owner only, whatever
+    the umask, like the key and the audit trail.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
     try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         yield tmp
         fd = os.open(tmp, os.O_RDONLY)
         try:
+            os.fchmod(fd, 0o600)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -546,13 +581,41 @@ def atomic_text(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
         yield fh
 
 
+FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
+"""How a cell that a spreadsheet would run as a formula starts (OWASP, CSV injection)."""
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text cells that a spreadsheet would read as a formula made inert.
+
+    Candidates carry the linkage unit's columns and the holders' record ids; a cell starting
+    with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a formula by common
+    spreadsheets when the CSV is opened there. Such cells get a leading ``'`` (the usual
+    neutralisation: shown as text, and the ``'`` tells the reader it was added). Numbers and
+    other cells are unchanged; the frame's ``attrs`` are kept.
+    """
+    out = frame
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype != object and not pd.api.types.is_string_dtype(series.dtype):
+            continue
+        text = series.astype(str)
+        risky = series.map(lambda v: isinstance(v, str)) & text.str.startswith(FORMULA_PREFIXES)
+        if risky.any():
+            if out is frame:
+                out = frame.copy()
+            out[column] = series.where(~risky, "'" + text)
+    return out
+
+
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a table as CSV or Parquet (by suffix), atomically."""
+    """Write a table as CSV or Parquet (by suffix), atomically; CSV cells that a spreadsheet
+    would run as formulas are made inert (:func:`csv_safe`)."""
     with atomic_path(path) as tmp:
         if Path(path).suffix.lower() in {".parquet", ".pq"}:
             frame.to_parquet(tmp, index=False)
         else:
-            frame.to_csv(tmp, index=False, lineterminator="\n")
+            csv_safe(frame).to_csv(tmp, index=False, lineterminator="\n")
 
 
 def write_json(data: dict[str, Any], path: str | os.PathLike[str]) -> None:
@@ -688,18 +751,32 @@ def write_encoded(table: pa.Table, manifest: dict[str, Any], path: str | os.Path
 
 
 def read_encoded(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pa.Table]:
-    """Read an encoded file: its manifest and table.
+    """Read an encoded file: its manifest and table, checked before any comparison uses them.
+
+    The manifest's fields and the footer's column types are checked first (no row read yet),
+    then the rows a row group at a time, each checked (:func:`linkmatch.layout.check_table`)
+    before the next is read, so a crafted file is refused before it can claim much memory;
+    last, the content digest.
 
     Raises:
-        InputDataError: not a linkmatch encoded file, or damaged.
+        InputDataError: not a linkmatch encoded file, damaged, or changed since encoding.
+        EncodedFileError: columns, values or manifest fields not shaped as ``encode`` writes.
     """
     label = str(path)
     manifest = read_manifest(path)
+    schema = manifest_schema(manifest, label)
     try:
-        table = pq.read_table(path)
+        file = pq.ParquetFile(path, pre_buffer=False)
+        check_row_groups(file, schema, label, size=_size(path))
+        parts = []
+        for group in range(file.num_row_groups):
+            part = file.read_row_group(group).replace_schema_metadata(None)
+            check_table(part, schema, label)
+            parts.append(part)
     except (OSError, pa.ArrowException):
         raise InputDataError("is not a readable encoded file (.lmenc)", file=label) from None
-    table = table.replace_schema_metadata(None)
+    table = pa.concat_tables(parts) if parts else \
+        file.schema_arrow.empty_table().replace_schema_metadata(None)
     if manifest.get("content_sha256") != content_digest(table):
         raise InputDataError(
             "content does not match its manifest (changed or damaged since it was encoded); "
@@ -707,6 +784,41 @@ def read_encoded(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pa.Table
             file=label,
         )
     return manifest, table
+
+
+def _size(path: str | os.PathLike[str]) -> int | None:
+    """A local file's size (None for anything else: the bound then needs no size)."""
+    try:
+        return os.stat(path).st_size
+    except (OSError, TypeError, ValueError):
+        return None
+
+
+def check_row_groups(file: pq.ParquetFile, schema: Schema, label: str,
+                     size: int | None = None) -> None:
+    """Check an encoded file's footer before reading rows: its columns and their types, row
+    groups no larger than :data:`linkmatch.layout.MAX_ROW_GROUP_ROWS` rows and
+    :data:`linkmatch.layout.MAX_ROW_GROUP_BYTES` decoded, and (given the file's ``size``) no
+    more than :data:`linkmatch.layout.MAX_EXPANSION` times its size decoded.
+
+    Raises:
+        EncodedFileError: naming the file and the column.
+    """
+    check_arrow_schema(file.schema_arrow, schema, label)
+    meta = file.metadata
+    row_bytes = fixed_row_bytes(schema)
+    for group in range(meta.num_row_groups):
+        rows = meta.row_group(group).num_rows
+        if rows > MAX_ROW_GROUP_ROWS:
+            raise EncodedFileError(f"has a row group of more than {MAX_ROW_GROUP_ROWS:,} rows "
+                                   "(encode writes 65,536)", file=label)
+        if max(rows * row_bytes, meta.row_group(group).total_byte_size) > MAX_ROW_GROUP_BYTES:
+            raise EncodedFileError("has a row group that would decode to more than "
+                                   f"{MAX_ROW_GROUP_BYTES >> 30} GiB", file=label)
+    if size is not None and meta.num_rows * row_bytes > max(16 << 20, MAX_EXPANSION * size):
+        raise EncodedFileError(f"would decode to more than {MAX_EXPANSION} times its size, "
+                               "which no encoded file does (a crafted, compressible file)",
+                               file=label)
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -728,9 +840,12 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     except json.JSONDecodeError:
         raise InputDataError("has a damaged manifest", file=label) from None
     if not isinstance(manifest, dict) or manifest.get("format") != ENCODED_FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        shown = repr(found) if isinstance(found, str) and _FORMAT_NAME.fullmatch(found) else \
+            "an unknown one"
         raise InputDataError(
-            f"has format {manifest.get('format') if isinstance(manifest, dict) else None!r}; "
-            f"this linkmatch reads {ENCODED_FORMAT!r}",
+            f"has format {shown}; this linkmatch reads {ENCODED_FORMAT!r}",
             file=label,
         )
+    check_manifest(manifest, label)
     return manifest

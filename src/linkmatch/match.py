@@ -44,7 +44,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from linkmatch._parallel import default_workers
+from linkmatch._parallel import default_workers, process_alive
 from linkmatch._version import __version__
 from linkmatch.compare.blocking import (
     BlockIndex,
@@ -84,11 +84,14 @@ from linkmatch.errors import ConfigError, EncodingMismatchError, InputDataError
 from linkmatch.io import (
     ENCODED_FORMAT,
     ContentDigest,
+    check_row_groups,
     read_encoded,
     read_manifest,
     write_json,
     write_table,
 )
+from linkmatch.layout import check_manifest, check_table
+from linkmatch.pseudonymise.signing import TrustedKey, verify_manifest
 from linkmatch.schema import Schema
 
 __all__ = ["DEFAULT_THRESHOLD", "Job", "MatchResult", "NameBands", "assign_one_to_one",
@@ -332,19 +335,9 @@ def spill_directory(checkpoint: Path | None) -> Path:
     parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     for old in parent.glob("linkmatch-pairs-*-*"):
         pid = old.name.split("-")[2]
-        if pid.isdigit() and not _process_alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"linkmatch-pairs-{os.getpid()}-", dir=parent))
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def spill_budget(directory: Path) -> int:
@@ -366,7 +359,23 @@ class Job:
 
     def __init__(self, left_manifest: dict[str, Any], right_manifest: dict[str, Any],
                  right_table: pa.Table, *, threshold: float,
-                 max_block_pairs: int | None, name_bands: NameBands | None = None) -> None:
+                 max_block_pairs: int | None, name_bands: NameBands | None = None,
+                 labels: tuple[str, str] = ("left file", "right file"),
+                 trusted: Sequence[TrustedKey] | None = None) -> None:
+        # every field used or printed, the schema against its fingerprint (crafted manifests)
+        self.labels = labels
+        check_manifest(left_manifest, labels[0])
+        check_manifest(right_manifest, labels[1])
+        # holders' signatures, when the unit holds their public keys: files no trusted holder
+        # signed are refused before anything else is read
+        self.signers: dict[str, str | None] = {"left": None, "right": None}
+        if trusted is not None:
+            if not trusted:
+                raise ConfigError("no trusted public key given")
+            for side, man, label in (("left", left_manifest, labels[0]),
+                                     ("right", right_manifest, labels[1])):
+                self.signers[side] = verify_manifest(man, trusted, label)
+        self.authenticated = trusted is not None
         check_compatible(left_manifest, right_manifest)
         self.left_manifest = left_manifest
         self.right_manifest = right_manifest
@@ -375,9 +384,10 @@ class Job:
         self.max_block_pairs = max_block_pairs  # the cap in force; plan() sets it if None
         self.name_bands = name_bands
         schema = Schema.from_dict(left_manifest["schema"])
+        self.schema = schema
         self.name_bytes = schema.stored_name_bits // 8
         self.candidate_evidence = schema.candidate_evidence
-        self._check_width(right_table, "right")
+        check_table(right_table, schema, labels[1])
         self.right = EncodedSide(right_table)
         # balanced filters hide their weight: their Dice is rescaled to the plain Dice scale,
         # with a density estimated from the right side (the same for every engine and batch)
@@ -405,8 +415,9 @@ class Job:
         self.model: FellegiSunter | None = None
 
     def side(self, batch: pa.Table) -> EncodedSide:
-        """A left batch's columns as arrays."""
-        self._check_width(batch, "left")
+        """A left batch's columns as arrays, once the batch is checked to be shaped as
+        ``encode`` writes it (:func:`linkmatch.layout.check_table`): no kernel reads it before."""
+        check_table(batch, self.schema, self.labels[0])
         return EncodedSide(batch)
 
     def keys(self, table: pa.Table, *, held: bool = True
@@ -447,14 +458,6 @@ class Job:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
         return np.concatenate(parts_k), np.concatenate(parts_r)
-
-    def _check_width(self, table: pa.Table, side: str) -> None:
-        """Refuse a name-filter column whose width disagrees with the manifest's schema."""
-        field = table.schema.field("name_bf").type
-        if not pa.types.is_fixed_size_binary(field) or field.byte_width != self.name_bytes:
-            raise EncodingMismatchError(
-                f"the {side} file's name filters do not have the width its schema states; "
-                "the file was altered or written by another program")
 
     # -- pass 0 ----------------------------------------------------------------------------
     def stats(self, batch: pa.Table) -> _Stats:
@@ -785,7 +788,7 @@ class Job:
             yield li[own], ri[own]
 
     def _bucket_sides(self, left: pa.Table, right: pa.Table) -> tuple[EncodedSide, EncodedSide]:
-        self._check_width(right, "right")
+        check_table(right, self.schema, self.labels[1])
         return self.side(left), EncodedSide(right)
 
     def bucket_patterns(self, left: pa.Table, right: pa.Table, bucket: int,
@@ -832,12 +835,18 @@ class Job:
                 **asdict(self.name_bands), "cap_in_force": self.name_bands.cap_for(self.left_rows)},
             "one_to_one": one_to_one,
             "candidate_evidence": self.candidate_evidence,
+            # whether both files were signed by holders whose public keys the unit trusts
+            "authenticated": self.authenticated,
+            "signers": dict(self.signers),
             "input_content_sha256": {"left": self.left_manifest.get("content_sha256"),
                                      "right": self.right_manifest.get("content_sha256")},
             # a side with decoys must screen the candidates before the other side reveals
             "decoy_rows": {side: int(m.get("counts", {}).get("decoy_rows", 0))
                            for side, m in (("left", self.left_manifest),
                                            ("right", self.right_manifest))},
+            # keyed by each holder (decoys.decoy_count_mac): the other holder checks the count
+            "decoy_macs": {side: m.get("decoy_mac") for side, m in (("left", self.left_manifest),
+                                                                   ("right", self.right_manifest))},
             "screened": [],
             "counts": {
                 "left_rows": self.left_rows,
@@ -1133,6 +1142,7 @@ def match_encoded(
     checkpoint: Path | None = None,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    trusted: Sequence[TrustedKey] | None = None,
 ) -> MatchResult:
     """Match two encoded tables held in memory; see the module docstring.
 
@@ -1156,6 +1166,10 @@ def match_encoded(
             identical results). The caller removes it after success.
         workers: processes comparing batches in parallel (results do not depend on it).
         progress: called with (phase, batches done, batches in all).
+        trusted: the holders' public keys (:func:`~linkmatch.pseudonymise.signing.
+            load_trusted_key`): both files must be signed by one of them, else they are
+            refused. None (the default) matches unsigned files and records
+            ``"authenticated": false`` in the manifest.
 
     Raises:
         EncodingMismatchError: the files cannot be compared.
@@ -1164,7 +1178,8 @@ def match_encoded(
     threshold = check_options(threshold, max_block_pairs, chunk_rows)
     check_compatible(left_manifest, right_manifest)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
-              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands))
+              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands),
+              trusted=trusted)
     source = LeftSource(table=left_table, chunk_rows=chunk_rows)
     return _run(job, source, checkpoint=checkpoint, workers=workers, one_to_one=one_to_one,
                 progress=progress)
@@ -1182,6 +1197,7 @@ def match_files(
     checkpoint: Path | None = None,
     workers: int | None = None,
     progress: ProgressFn | None = None,
+    trusted: Sequence[TrustedKey] | None = None,
 ) -> MatchResult:
     """Match two encoded files, streaming the left one (memory: the right file and a few
     batches). Same options and results as :func:`match_encoded`; ``workers`` defaults to one
@@ -1200,7 +1216,14 @@ def match_files(
     right_manifest, right_table = read_encoded(right)
     check_compatible(left_manifest, right_manifest)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
-              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands))
+              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands),
+              labels=(str(left), str(right)), trusted=trusted)
+    try:
+        check_row_groups(pq.ParquetFile(left), job.schema, str(left),
+                         size=os.stat(left).st_size)
+    except (OSError, pa.ArrowException):
+        raise InputDataError("is not a readable encoded file (.lmenc)", file=str(left)) \
+            from None
     source = LeftSource(path=Path(left), chunk_rows=chunk_rows)
 
     def verify() -> None:

@@ -128,6 +128,13 @@ PARQUET_CASES: dict[str, tuple[pa.Table | bytes, int, str]] = {
     "no_record_id": (pa.table({"given_names": ["Zubayda"]}), 1, "no 'record_id'"),
     "no_rows": (pa.table({"record_id": pa.array([], type=pa.string())}), 1, "no data rows"),
     "damaged": (b"PAR1 this is not parquet", 1, "cannot be read as Parquet"),
+    "nested_list": (pa.table({"record_id": ["1"], "given_names": [["Zubayda", "Omar"]]}), 1,
+                    "column 'given_names': holds nested"),
+    "nested_struct": (pa.table({"record_id": ["1"], "family_name": [{"a": "Qasimova"}]}), 1,
+                      "column 'family_name': holds nested"),
+    "nested_map": (pa.table({"record_id": ["1"], "date_of_birth": pa.array(
+        [[("d", "1987")]], type=pa.map_(pa.string(), pa.string()))}), 1,
+                   "column 'date_of_birth': holds nested"),
 }
 
 
@@ -315,3 +322,32 @@ def test_audit_trail_one_line_per_run_without_values(tmp_path: Path, key_path: P
     assert lines[1]["inputs"][2]["sha256"] == file_sha256(left)
     assert all(x["key_fingerprint"] for x in lines)
     _assert_no_secrets(log.read_text() + default_log.read_text(), key_path)
+
+
+@pytest.mark.slow
+def test_killed_encode_leaves_bucket_folder_removed_by_next_run(tmp_path: Path,
+                                                                key_path: Path) -> None:
+    """SIGKILL while encode holds its bucket folder (pseudonymous rows of the whole input):
+    the next run writing the same output removes it."""
+    subprocess.run([sys.executable, "-m", "linkmatch", "-q", "synth", "--out", tmp_path / "d",
+                    "--left", "40000", "--right", "10", "--seed", "6"], check=True)
+    env = {k: v for k, v in os.environ.items() if k != "LINKMATCH_KEY_FILE"}
+    out = tmp_path / "A.lmenc"
+    argv = [sys.executable, "-m", "linkmatch", "-q", "encode", str(tmp_path / "d/left.csv"),
+            "--key-file", str(key_path), "--out", str(out), "--chunk-rows", "5000",
+            "--workers", "1"]
+    proc = subprocess.Popen(argv, env=env)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".A.lmenc.*.buckets/*.arrow")):
+        assert proc.poll() is None, "encode ended before its bucket folder was seen"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    left_behind = list(tmp_path.glob(".A.lmenc.*.buckets"))
+    assert len(left_behind) == 1
+    assert left_behind[0].name.startswith(f".A.lmenc.{proc.pid}-")
+    assert not out.exists()
+    subprocess.run([*argv[:-4], "--chunk-rows", "50000"], check=True, env=env)
+    assert out.exists()
+    assert not list(tmp_path.glob(".A.lmenc.*.buckets"))

@@ -18,7 +18,7 @@ from linkmatch.io import MANIFEST_KEY, iter_person_chunks, read_encoded, read_pe
 from linkmatch.pseudonymise.keys import Key
 from linkmatch.synth import generate
 
-KEY = Key.from_bytes(bytes(range(3, 35)))
+KEY = Key.from_bytes(bytes(range(3, 35)), weak_ok=True)
 SALT = bytes(range(16))
 TODAY = dt.date(2026, 11, 29)
 

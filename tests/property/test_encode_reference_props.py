@@ -18,7 +18,7 @@ from linkmatch.pseudonymise.keys import Key
 from linkmatch.schema import Schema
 from linkmatch.synth import generate
 
-KEY = Key.from_bytes(bytes(range(7, 39)))
+KEY = Key.from_bytes(bytes(range(7, 39)), weak_ok=True)
 SALT = bytes(range(16))
 TODAY = dt.date(2026, 11, 29)
 

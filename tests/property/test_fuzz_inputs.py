@@ -13,7 +13,7 @@ from linkmatch.errors import InputDataError
 from linkmatch.io import read_person_table
 from linkmatch.pseudonymise.keys import Key
 
-KEY = Key.from_bytes(bytes(range(40, 72)))
+KEY = Key.from_bytes(bytes(range(40, 72)), weak_ok=True)
 COLUMNS = ("record_id", "given_names", "family_name", "full_name", "date_of_birth", "sex",
            "nationality", "place_of_birth", "document_number")
 

@@ -11,7 +11,7 @@ from linkmatch.encode import Encoded
 from linkmatch.pseudonymise.keys import Key
 from linkmatch.synth import SynthData
 
-SPARK_KEY = Key.from_bytes(bytes(range(61, 93)))
+SPARK_KEY = Key.from_bytes(bytes(range(61, 93)), weak_ok=True)
 """The tests' linkage key (fixed, so that failures can be reproduced)."""
 
 THRESHOLD = 0.2

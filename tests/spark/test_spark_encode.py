@@ -126,3 +126,47 @@ def test_cli_encodes_on_spark_and_refuses_what_it_cannot(
 def test_csv_sources_are_refused_before_spark_runs(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Parquet"):
         spark_encode_file(tmp_path / "people.csv", tmp_path / "x.lmenc", SPARK_KEY)
+
+
+def test_sub_keys_are_not_a_spark_broadcast(spark: SparkSession, people: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """PySpark writes broadcast values, pickled, to local files: the sub-keys travel in the
+    task code instead, so encoding runs with broadcasting made impossible."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("encoding must not broadcast its sub-keys")
+
+    monkeypatch.setattr(type(spark.sparkContext), "broadcast", refuse)
+    summary = spark_encode_file(people, tmp_path / "s.lmenc", SPARK_KEY, spark=spark,
+                                today=TODAY)
+    assert summary.manifest["counts"]["rows_read"] == 2500
+
+
+def test_unexpected_task_error_carries_no_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spark logs a failed task's traceback (executor log, driver log, event log): an
+    unexpected error leaves the task with its type only, no message, no chained exception."""
+    import traceback
+
+    import pyarrow as pa
+
+    from linkmatch.engines import spark_encode
+    from linkmatch.errors import EngineError
+
+    frame = generate(seed=3, n_left=20, n_right=5).left
+    value = str(frame.loc[0, "family_name"])
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError(f"invalid literal for int() with base 10: {value!r}")
+
+    monkeypatch.setattr(spark_encode, "encode_frame", broken)
+    batch = pa.RecordBatch.from_pandas(
+        frame.astype(str).assign(**{spark_encode._ROW: range(len(frame))}), preserve_index=False)
+    with pytest.raises(EngineError) as info:
+        list(spark_encode._encode_task(
+            iter([batch]), keys=SubKeys(SPARK_KEY, encoding_labels(Schema())),
+            schema=Schema(), salt=SALT, today=TODAY, strict=False, source="people.parquet",
+            file_schema=pa.schema([])))
+    shown = "".join(traceback.format_exception(info.value))
+    assert "ValueError" in str(info.value)
+    assert value not in shown
+    assert "invalid literal" not in shown

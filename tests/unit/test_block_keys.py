@@ -10,7 +10,7 @@ from linkmatch.encode_reference import encode_frame_reference
 from linkmatch.match import DEFAULT_MAX_BLOCK_PAIRS, block_cap, match_encoded
 from linkmatch.pseudonymise.keys import Key
 
-KEY = Key.from_bytes(bytes(range(7, 39)))
+KEY = Key.from_bytes(bytes(range(7, 39)), weak_ok=True)
 SALT = bytes(16)
 
 

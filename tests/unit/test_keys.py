@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import stat
@@ -10,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from linkmatch.errors import KeyMaterialError
-from linkmatch.pseudonymise.keys import KEY_ENV_VAR, Key, generate_key_file, load_key
+from linkmatch.pseudonymise.keys import (
+    GROUP_READ_ENV_VAR,
+    KEY_ENV_VAR,
+    Key,
+    generate_key_file,
+    load_key,
+    weakness,
+)
 
 
 def test_keygen_writes_0600_and_loads(tmp_path: Path) -> None:
@@ -73,11 +81,12 @@ def test_key_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_derived_keys_distinct_and_stable() -> None:
-    key = Key.from_bytes(bytes(range(32)))
+    key = Key.from_bytes(bytes(range(32)), weak_ok=True)
     labels = ["pseudonym", "bloom/name/text", "bloom/name/key", "token/dob", "block"]
     derived = {label: key.derive(label) for label in labels}
     assert len(set(derived.values())) == len(labels)
-    assert Key.from_bytes(bytes(range(32))).derive("pseudonym") == derived["pseudonym"]
+    again = Key.from_bytes(bytes(range(32)), weak_ok=True)
+    assert again.derive("pseudonym") == derived["pseudonym"]
     assert bytes(range(32)) not in derived.values()
 
 
@@ -99,7 +108,7 @@ def test_wipe_zeroises_and_blocks_use() -> None:
 
 def test_pinned_fingerprint() -> None:
     # pinned: a change of derivation labels or HKDF salt must be deliberate
-    key = Key.from_bytes(bytes(range(32)))
+    key = Key.from_bytes(bytes(range(32)), weak_ok=True)
     assert key.fingerprint == PINNED_FINGERPRINT
 
 
@@ -143,5 +152,134 @@ def test_key_id_travels_from_keygen_to_every_manifest(tmp_path: Path) -> None:
     assert main([*log, "match", str(tmp_path / "left.lmenc"), str(tmp_path / "right2.lmenc"),
                  "--out", str(tmp_path / "c2.csv")]) == 2
     with pytest.raises(KeyMaterialError, match="key id"):
-        Key.from_bytes(bytes(range(32)), key_id="no spaces allowed")
+        Key.from_bytes(bytes(range(32)), key_id="no spaces allowed", weak_ok=True)
     assert main(["keygen", "--out", str(tmp_path / "x.key"), "--id", "bad id!"]) == 2
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o660, 0o604, 0o620])
+def test_key_readable_or_writable_by_group_refused(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "group.key"
+    generate_key_file(path)
+    path.chmod(mode)
+    with pytest.raises(KeyMaterialError, match="chmod 600") as info:
+        load_key(path, allow_group_read=False)
+    assert path.read_text().splitlines()[1] not in str(info.value)
+
+
+def test_read_only_key_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "ro.key"
+    key = generate_key_file(path)
+    path.chmod(0o400)
+    loaded = load_key(path)
+    assert loaded.fingerprint == key.fingerprint
+    assert not loaded.from_group_readable_file
+
+
+def test_group_read_only_with_explicit_setting(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "mounted.key"
+    key = generate_key_file(path)
+    path.chmod(0o440)
+    monkeypatch.delenv(GROUP_READ_ENV_VAR, raising=False)
+    with pytest.raises(KeyMaterialError, match=GROUP_READ_ENV_VAR):
+        load_key(path)
+    monkeypatch.setenv(GROUP_READ_ENV_VAR, "1")
+    loaded = load_key(path)
+    assert loaded.fingerprint == key.fingerprint
+    assert loaded.from_group_readable_file
+    # the setting allows group *read* only: group write and anything for others stay refused
+    for mode in (0o460, 0o444, 0o640 | 0o020):
+        path.chmod(mode)
+        with pytest.raises(KeyMaterialError):
+            load_key(path)
+
+
+def test_key_symlink_followed_and_target_checked(tmp_path: Path) -> None:
+    target = tmp_path / "data" / "key"
+    target.parent.mkdir()
+    key = generate_key_file(target)
+    link = tmp_path / "linkage.key"
+    link.symlink_to(target)
+    assert load_key(link).fingerprint == key.fingerprint
+    target.chmod(0o644)
+    with pytest.raises(KeyMaterialError, match="accessible to other users"):
+        load_key(link)
+
+
+def test_key_owned_by_another_user_refused(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "theirs.key"
+    generate_key_file(path)
+    real = os.geteuid()
+    monkeypatch.setattr(os, "geteuid", lambda: real + 1)
+    with pytest.raises(KeyMaterialError, match="owned by another user"):
+        load_key(path)
+
+
+def test_key_checked_on_the_descriptor_it_is_read_from(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks and the read use one descriptor: a file swapped in after the open (here:
+    the path replaced by a world-readable key as soon as it is opened) is never read."""
+    path = tmp_path / "swap.key"
+    key = generate_key_file(path)
+    other = tmp_path / "other.key"
+    generate_key_file(other)
+    other.chmod(0o644)
+    real_open = os.open
+
+    def open_then_swap(name: object, flags: int, *args: int) -> int:
+        fd = real_open(name, flags, *args)  # type: ignore[arg-type]
+        if Path(str(name)) == path:
+            os.replace(other, path)
+        return fd
+
+    monkeypatch.setattr(os, "open", open_then_swap)
+    assert load_key(path).fingerprint == key.fingerprint
+
+
+def test_not_a_regular_file_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.key"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(KeyMaterialError, match="not a regular file"):
+        load_key(fifo)
+
+
+@pytest.mark.parametrize("secret", [b"password" * 4, bytes(range(32)), bytes(range(64, 32, -1)),
+                                    b"\x01\x02" * 16, b"abcd" * 8 + b"x"])
+def test_obviously_weak_keys_refused(secret: bytes) -> None:
+    assert weakness(secret) is not None
+    with pytest.raises(KeyMaterialError, match="keygen"):
+        Key.from_bytes(secret)
+
+
+def test_weak_key_file_refused(tmp_path: Path) -> None:
+    path = tmp_path / "weak.key"
+    path.write_text((b"password" * 4).hex() + "\n")
+    path.chmod(0o600)
+    with pytest.raises(KeyMaterialError, match="repeated") as info:
+        load_key(path)
+    assert (b"password" * 4).hex() not in str(info.value)
+
+
+def test_random_keys_are_not_weak() -> None:
+    for _ in range(200):
+        assert weakness(os.urandom(32)) is None
+
+
+def test_group_read_setting_is_recorded_in_the_audit_trail(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from linkmatch.cli import main
+    from linkmatch.synth import generate
+
+    generate(seed=4, n_left=30, n_right=5).left.to_csv(tmp_path / "people.csv", index=False)
+    key_path = tmp_path / "mounted.key"
+    generate_key_file(key_path)
+    key_path.chmod(0o440)
+    args = ["--audit-log", str(tmp_path / "audit.jsonl"), "encode", str(tmp_path / "people.csv"),
+            "--key-file", str(key_path), "--out", str(tmp_path / "p.lmenc")]
+    monkeypatch.delenv(GROUP_READ_ENV_VAR, raising=False)
+    assert main(args) == 2
+    monkeypatch.setenv(GROUP_READ_ENV_VAR, "1")
+    assert main(args) == 0
+    line = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])
+    assert line["key_file_group_readable"] is True

@@ -52,7 +52,10 @@ def test_a_persons_odds_are_divided_by_its_distinct_rows(small_data: SynthData,
     el = encode_frame(small_data.left, key)
     er = encode_frame(small_data.right, key)
     pids = er.table.column("pid").to_pylist()
-    own = [f"{p}-{i:06d}" for i, p in enumerate(pids)]  # sorts like the shared ones
+    # a pseudonym of its own per row (32 hex digits, as the unit requires), sorting like the
+    # shared ones
+    own = [f"{p[:26]}{i:06x}" for i, p in enumerate(pids)]
+    shared_pid = dict(zip(own, pids, strict=True))
     runs = []
     model = None
     for table in (er.table, _with_pids(er.table, own)):
@@ -66,7 +69,7 @@ def test_a_persons_odds_are_divided_by_its_distinct_rows(small_data: SynthData,
     k = dict(zip(pids, _person_rows(EncodedSide(er.table)).of(np.asarray(pids, dtype=object))
                  .tolist(), strict=True))
     assert max(k.values()) >= 3  # the small data have persons with aliases
-    alone = alone.assign(right_id=alone["right_id"].str.rsplit("-", n=1).str[0])
+    alone = alone.assign(right_id=alone["right_id"].map(shared_pid))
     got = shared.groupby(["left_id", "right_id"])["score"].apply(sorted)
     want = alone.assign(score=[
         1.0 / (1.0 + 2.0 ** -(float(np.log2(s / (1 - s))) - np.log2(k[r])))

@@ -24,7 +24,7 @@ from linkmatch.synth import generate
 
 RECORDS = 3_000
 SEED = 11
-KEY = Key.from_bytes(bytes(range(60, 92)))
+KEY = Key.from_bytes(bytes(range(60, 92)), weak_ok=True)
 SALT = bytes(16)
 
 

@@ -15,7 +15,7 @@ from linkmatch.encode_reference import encode_frame_reference
 from linkmatch.pseudonymise.keys import Key
 from linkmatch.schema import Schema
 
-KEY = Key.from_bytes(bytes(range(32)))
+KEY = Key.from_bytes(bytes(range(32)), weak_ok=True)
 SALT = bytes(range(16))
 
 RECORDS = pd.DataFrame({

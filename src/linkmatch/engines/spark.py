@@ -93,6 +93,7 @@ from linkmatch._version import __version__
 from linkmatch.compare.blocking import NameBands
 from linkmatch.errors import ConfigError, EngineError, InputDataError, LinkmatchError
 from linkmatch.io import ContentDigest, read_encoded, read_manifest
+from linkmatch.layout import check_arrow_schema
 from linkmatch.match import (
     DEFAULT_CHUNK_ROWS,
     Job,
@@ -106,6 +107,7 @@ from linkmatch.match import (
     load_state,
     save_state,
 )
+from linkmatch.pseudonymise.signing import TrustedKey
 
 __all__ = ["DEFAULT_MASTER", "DEFAULT_MAX_BROADCAST_BYTES", "FAULT_PROPERTY", "MANIFEST_NAME",
            "PLANS", "Plan", "match_encoded", "match_files", "session", "write_candidates"]
@@ -153,7 +155,8 @@ holds its rows of both sides and their pairs' evidence (a few hundred MB at most
 
 @contextlib.contextmanager
 def session(spark: SparkSession | None = None,
-            master: str | None = None) -> Iterator[SparkSession]:
+            master: str | None = None, *,
+            encrypt_local_disk: bool = False) -> Iterator[SparkSession]:
     """The SparkSession to run on: ``spark`` if given, else the active one, else a new one.
 
     A session this function starts is stopped when the block ends; a given or already running
@@ -161,22 +164,31 @@ def session(spark: SparkSession | None = None,
     workers are this interpreter (so they import the same linkmatch), unless ``PYSPARK_PYTHON``
     says otherwise, and nothing listens beyond loopback; on a cluster the executors' Python and
     everything else come from the cluster's configuration (see docs/scale-out.md).
+
+    With ``encrypt_local_disk`` (encoding, whose tasks hold sub-keys), a new session encrypts
+    what Spark writes to local disks (``spark.io.encryption.enabled``: shuffle and spill files,
+    blocks evicted from memory), and a given or running session without it gets a warning.
     """
-    if spark is not None:
-        yield spark
-        return
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        if master and active.sparkContext.master != master:
+    if spark is not None or (active := SparkSession.getActiveSession()) is not None:
+        given = spark if spark is not None else active
+        assert given is not None
+        if spark is None and master and given.sparkContext.master != master:
             log.warning("using the running Spark session (master %s), not %s",
-                        _master_kind(active.sparkContext.master or ""), _master_kind(master))
-        yield active
+                        _master_kind(given.sparkContext.master or ""), _master_kind(master))
+        if encrypt_local_disk and given.sparkContext.getConf().get(
+                "spark.io.encryption.enabled", "false").lower() != "true":
+            log.warning("the Spark session does not encrypt local disk I/O "
+                        "(spark.io.encryption.enabled): what its tasks spill, the sub-keys "
+                        "in their task code included, may reach executors' disks in the clear")
+        yield given
         return
     master = master or DEFAULT_MASTER
     # the CLI reports progress per phase itself; Spark's console bar would write over it
     builder = SparkSession.builder.appName("linkmatch").master(master) \
         .config("spark.ui.showConsoleProgress", "false")
     local = master.startswith("local")
+    if encrypt_local_disk:
+        builder = builder.config("spark.io.encryption.enabled", "true")
     if local:
         # a machine holding the data opens no port to the network for a run nobody watches:
         # the driver listens on loopback only and the web UI (all interfaces) stays off
@@ -221,6 +233,7 @@ def match_files(
     buckets: int | None = None,
     progress: ProgressFn | None = None,
     out: str | os.PathLike[str] | None = None,
+    trusted: Sequence[TrustedKey] | None = None,
 ) -> MatchResult:
     """Match two encoded files on Spark; same options and candidates as the local engine.
 
@@ -272,9 +285,11 @@ def match_files(
     check_compatible(left_manifest, right_manifest)
     cogroup = _choose_plan(plan, right_table, max_broadcast_bytes, buckets)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
-              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands))
+              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands),
+              labels=(str(left), str(right)), trusted=trusted)
     footer = pq.read_metadata(left_arrow)
     schema = footer.schema.to_arrow_schema().remove_metadata()
+    check_arrow_schema(schema, job.schema, str(left))  # before any task reads a row
     rows = footer.num_rows
 
     def digests(stop: threading.Event) -> list[str]:
@@ -316,6 +331,7 @@ def match_encoded(
     buckets: int | None = None,
     progress: ProgressFn | None = None,
     out: str | os.PathLike[str] | None = None,
+    trusted: Sequence[TrustedKey] | None = None,
 ) -> MatchResult:
     """Match two encoded tables held by the driver on Spark (``linkmatch link --engine spark``).
 
@@ -329,7 +345,8 @@ def match_encoded(
     check_compatible(left_manifest, right_manifest)
     cogroup = _choose_plan(plan, right_table, max_broadcast_bytes, buckets)
     job = Job(left_manifest, right_manifest, right_table, threshold=threshold,
-              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands))
+              max_block_pairs=max_block_pairs, name_bands=bands_option(name_bands),
+              trusted=trusted)
     table = left_table.replace_schema_metadata(None)
     rows = table.num_rows
 

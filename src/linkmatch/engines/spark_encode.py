@@ -10,8 +10,18 @@ time stamps, for any partitioning.
 Secrets: the master key stays on the driver. Tasks receive a :class:`~linkmatch.pseudonymise.
 keys.SubKeys` holding only the HKDF sub-keys the encoder derives for this schema (tokens,
 filters, blocking keys, the job's pseudonym sub-key, the hardening permutations); the key that
-MACs the manifest is not among them, since the driver writes the manifest. Task names and job
-descriptions carry phase names only; nothing secret or personal is logged.
+MACs the manifest is not among them, since the driver writes the manifest, nor is the holder's
+signing key. The sub-keys travel inside the task's code, not as a Spark broadcast variable:
+PySpark writes every broadcast value, pickled, to a file in the driver's local directory and
+executors hand it to their Python workers through files, in the clear unless
+``spark.io.encryption.enabled`` is set; the task code (about a kilobyte here) is held in the
+block managers' memory. A session this engine starts sets ``spark.io.encryption.enabled``, so
+that anything evicted or spilled to a local disk is encrypted; a given session without it gets
+a warning. Task names and job descriptions carry phase names only. An unexpected error in a
+task is re-raised as a bare :class:`~linkmatch.errors.EngineError` naming its type only
+(no message, no chained exception), because Spark writes a failed task's Python traceback to
+the executor's log, the driver's log and the event log, and a message such as
+``invalid literal for int(): 'Zubayda'`` would carry a value there.
 
 Plan: Spark reads the Parquet table (with each row's number in the file, so that errors and
 reports name the row as the local engine does); ``mapInArrow`` encodes each batch and also
@@ -42,7 +52,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from py4j.protocol import Py4JError
-from pyspark import Broadcast
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as sf
@@ -78,6 +87,7 @@ from linkmatch.io import (
     normalise_columns,
 )
 from linkmatch.pseudonymise.keys import Key, SubKeys
+from linkmatch.pseudonymise.signing import SigningKey, sign_manifest
 from linkmatch.schema import PERSON_COLUMNS, Schema
 
 __all__ = ["encode_file", "encoding_labels"]
@@ -125,6 +135,7 @@ def encode_file(
     today: dt.date | None = None,
     partitions: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    signing_key: SigningKey | None = None,
 ) -> EncodeSummary:
     """Encode a Parquet person table on Spark into an encoded file, as the local engine would.
 
@@ -157,7 +168,7 @@ def encode_file(
     empty = encode_frame(pd.DataFrame({"record_id": pd.Series([], dtype=object)}), sub_keys,
                          schema=schema, job_salt=salt, today=today, _digest=False)
     file_schema = empty.table.schema.remove_metadata()
-    with session(spark, master) as active:
+    with session(spark, master, encrypt_local_disk=True) as active:
         sc = active.sparkContext
         try:
             frame = active.read.parquet(source_spark)
@@ -169,9 +180,9 @@ def encode_file(
             raise InputDataError("has no 'record_id' column", file=label)
         frame = frame.select(*[sf.col(c).cast("string").alias(c) for c in columns],
                              sf.col("_metadata.row_index").alias(_ROW))
-        keys = sc.broadcast(sub_keys)
-        task = functools.partial(_encode_task, keys=keys, schema=schema, salt=salt, today=today,
-                                 strict=strict, source=label, file_schema=file_schema)
+        task = functools.partial(_encode_task, keys=sub_keys, schema=schema, salt=salt,
+                                 today=today, strict=strict, source=label,
+                                 file_schema=file_schema)
         group = f"linkmatch-{uuid.uuid4().hex[:12]}"
         encoded = frame.mapInArrow(task, _task_schema(file_schema)).persist()
         target, hidden = _hidden_beside(out)
@@ -185,7 +196,7 @@ def encode_file(
                 data.repartitionByRange(partitions or max(sc.defaultParallelism, 1), "pid") \
                     .sortWithinPartitions("pid").write.parquet(hidden)
             manifest = _write_file(hidden, target, out, key, schema, salt, report, rows_read,
-                                   started, file_schema, progress)
+                                   started, file_schema, progress, signing_key)
         except (PySparkException, Py4JError) as exc:
             raise EngineError("the Spark job failed while encoding (a task failed on every "
                               "attempt or the cluster stopped the job); nothing was written. "
@@ -195,7 +206,6 @@ def encode_file(
             sc.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
             sc.setLocalProperty("spark.job.description", None)  # type: ignore[arg-type]
             encoded.unpersist(blocking=False)
-            keys.destroy(blocking=False)
             _remove(hidden)
     return EncodeSummary(manifest=manifest, report=report)
 
@@ -261,7 +271,8 @@ def _reports(encoded: Any, label: str) -> tuple[ValidationReport, int]:
 def _write_file(parts_uri: str, target: str, out: str | os.PathLike[str], key: Key,
                 schema: Schema, salt: bytes, report: ValidationReport, rows_read: int,
                 started: float, file_schema: pa.Schema,
-                progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+                progress: Callable[[str, int, int], None] | None = None,
+                signing_key: SigningKey | None = None) -> dict[str, Any]:
     """Stream Spark's sorted parts into the one encoded file, as :func:`encode_file` writes it.
 
     Two passes over the parts, as the local engine's two passes over its buckets: the content
@@ -293,6 +304,8 @@ def _write_file(parts_uri: str, target: str, out: str | os.PathLike[str], key: K
         rows += table.num_rows
         digest.update(table)
     manifest = _manifest(key, schema, salt, report, rows, persons, started, digest.hexdigest())
+    if signing_key is not None:  # signed on the driver: the signing key never reaches a task
+        manifest = sign_manifest(manifest, signing_key)
     meta = {MANIFEST_KEY: json.dumps(manifest, sort_keys=True).encode()}
     with _output(out, target) as sink, \
             pq.ParquetWriter(sink, file_schema.with_metadata(meta), compression="zstd") as writer:
@@ -382,11 +395,28 @@ def _arrow_for_spark(table: pa.Table) -> pa.Table:
     return table.cast(pa.schema(cast))
 
 
-def _encode_task(batches: Iterable[pa.RecordBatch], *, keys: Broadcast[SubKeys], schema: Schema,
+def _encode_task(batches: Iterable[pa.RecordBatch], *, keys: SubKeys, schema: Schema,
                  salt: bytes, today: dt.date, strict: bool, source: str,
                  file_schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """One Spark task: encode each batch, then send the batch's validation report."""
-    sub_keys = keys.value
+    """One Spark task: encode each batch, then send the batch's validation report.
+
+    An unexpected error is re-raised without its message or chained exception (see the module
+    docstring): Spark logs a failed task's traceback where personal values must not go.
+    """
+    try:
+        yield from _encode_batches(batches, keys, schema, salt, today, strict, source,
+                                   file_schema)
+    except LinkmatchError:
+        raise  # value-free by contract
+    except Exception as exc:
+        raise EngineError(f"encoding a batch failed with an unexpected {type(exc).__name__}; "
+                          "the message is withheld (it may hold a value)") from None
+
+
+def _encode_batches(batches: Iterable[pa.RecordBatch], sub_keys: SubKeys, schema: Schema,
+                    salt: bytes, today: dt.date, strict: bool, source: str,
+                    file_schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """The body of :func:`_encode_task`."""
     spark_names = [*file_schema.names, _KIND, _REPORT]
     for record_batch in batches:
         if not record_batch.num_rows:

@@ -12,7 +12,19 @@ lines starting with ``#``. ``linkmatch keygen`` writes it with file mode 0600.
 Security properties kept here:
 - a key is never printed: :class:`Key` has a ``repr`` that shows only the fingerprint and refuses
   to be pickled; error messages name the file, never its content;
-- keys shorter than 256 bits are refused, and so are key files that other users may read;
+- keys shorter than 256 bits are refused, and so are the obviously weak ones (a repeated pattern,
+  a run of sequential bytes): the fingerprint is published in every manifest, so anyone can test
+  a guessed key offline against it. Keys come from ``linkmatch keygen`` or a KMS, never from a
+  password or a hand-typed value;
+- a key file is read through one descriptor and checked on that descriptor (``fstat``), so no
+  other file can be swapped in between the check and the read. It must be a regular file owned
+  by the caller with no permission for group or others (mode 0600 or 0400). A symlink is
+  followed (Kubernetes mounts secrets as symlinks) and its target obeys the same rule. Where a
+  platform's secret mount can only grant the group (Kubernetes ``fsGroup``), the setting
+  ``LINKMATCH_KEY_GROUP_READ=1`` (or ``allow_group_read=True``) accepts exactly that: group
+  read, no group write, nothing for others, owned by the caller or root, in one of the
+  caller's groups; the key then says so (:attr:`Key.from_group_readable_file`) and the audit
+  trail records it;
 - the master secret is held in a ``bytearray`` that :meth:`Key.wipe` overwrites ("where Python
   allows": copies made by ``hmac``/``cryptography`` internals cannot be reached).
 """
@@ -36,6 +48,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from linkmatch.errors import KeyMaterialError
 
 __all__ = [
+    "GROUP_READ_ENV_VAR",
     "KEY_ENV_VAR",
     "KEY_ID",
     "MIN_KEY_BYTES",
@@ -45,6 +58,8 @@ __all__ = [
     "generate_key_file",
     "hkdf_sha256",
     "load_key",
+    "read_protected_file",
+    "weakness",
 ]
 
 MIN_KEY_BYTES: Final = 32
@@ -54,6 +69,12 @@ KEY_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 KEY_ENV_VAR: Final = "LINKMATCH_KEY_FILE"
 """Environment variable naming the key *file* (never the key itself)."""
+
+GROUP_READ_ENV_VAR: Final = "LINKMATCH_KEY_GROUP_READ"
+"""Set to ``1`` to accept key files the owner's group may read (secret mounts with ``fsGroup``)."""
+
+_MAX_KEY_FILE_BYTES: Final = 64 * 1024
+_MIN_DISTINCT_BYTES: Final = 8
 
 _HKDF_SALT: Final = b"linkmatch/v1/hkdf-salt"
 _FINGERPRINT_LABEL: Final = "fingerprint"
@@ -75,9 +96,10 @@ class Key:
     Sub-keys for each purpose come from :meth:`derive`; the master secret never leaves the object.
     """
 
-    __slots__ = ("_cache", "_fingerprint", "_key_id", "_secret")
+    __slots__ = ("_cache", "_fingerprint", "_group_readable", "_key_id", "_secret")
 
-    def __init__(self, secret: bytes | bytearray, *, key_id: str | None = None) -> None:
+    def __init__(self, secret: bytes | bytearray, *, key_id: str | None = None,
+                 weak_ok: bool = False) -> None:
         if len(secret) < MIN_KEY_BYTES:
             raise KeyMaterialError(
                 f"the key has {len(secret) * 8} bits; at least {MIN_KEY_BYTES * 8} are required "
@@ -85,17 +107,28 @@ class Key:
             )
         if len(set(secret)) == 1:
             raise KeyMaterialError("the key is a single repeated byte; create a random one")
+        problem = None if weak_ok else weakness(secret)
+        if problem is not None:
+            raise KeyMaterialError(
+                f"the key is {problem}: anyone could guess it and test the guess against its "
+                "published fingerprint; create one with `linkmatch keygen` or a KMS")
         if key_id is not None and not KEY_ID.fullmatch(key_id):
             raise KeyMaterialError("a key id is 1 to 64 letters, digits, '.', '_' or '-'")
         self._secret = bytearray(secret)
         self._cache: dict[str, bytes] = {}
         self._fingerprint = self.derive(_FINGERPRINT_LABEL).hex()[:16]
         self._key_id = key_id
+        self._group_readable = False
 
     @classmethod
-    def from_bytes(cls, secret: bytes | bytearray, *, key_id: str | None = None) -> Key:
-        """Wrap raw secret bytes (at least 32), optionally with the key's id."""
-        return cls(secret, key_id=key_id)
+    def from_bytes(cls, secret: bytes | bytearray, *, key_id: str | None = None,
+                   weak_ok: bool = False) -> Key:
+        """Wrap raw secret bytes (at least 32), optionally with the key's id.
+
+        ``weak_ok`` accepts a patterned secret (``bytes(range(32))``): for known-answer tests
+        and fixed test keys only, never for personal data.
+        """
+        return cls(secret, key_id=key_id, weak_ok=weak_ok)
 
     @classmethod
     def from_callback(cls, fetch: Callable[[], bytes | bytearray], *,
@@ -119,6 +152,12 @@ class Key:
         """The key's given name (``linkmatch keygen --id``, or the KMS's), if it has one: says
         which key generation a file was made under, next to the fingerprint that proves it."""
         return self._key_id
+
+    @property
+    def from_group_readable_file(self) -> bool:
+        """Whether the key was loaded from a group-readable file under the explicit setting
+        (:data:`GROUP_READ_ENV_VAR`): the audit trail records it."""
+        return self._group_readable
 
     def derive(self, label: str, length: int = 32) -> bytes:
         """The sub-key for one purpose, e.g. ``"pseudonym"``, ``"bloom/name"``, ``"block"``.
@@ -232,27 +271,107 @@ def _key_path(path: str | os.PathLike[str] | None) -> Path:
     return Path(path)
 
 
-def load_key(path: str | os.PathLike[str] | None = None) -> Key:
-    """Load a key from ``path`` or, if it is None, from the file named by ``LINKMATCH_KEY_FILE``.
+def weakness(secret: bytes | bytearray) -> str | None:
+    """Why ``secret`` is obviously weak (a repeated pattern, sequential bytes, few distinct
+    byte values), or None.
+
+    A random 32-byte key has about 30 distinct byte values and no pattern; these shapes come
+    from passwords and hand-made test keys (``b"password" * 4``, ``bytes(range(32))``), which an
+    attacker tries first against the published fingerprint.
+    """
+    data = bytes(secret)
+    n = len(data)
+    for period in range(1, n // 2 + 1):
+        if data == (data[:period] * (n // period + 1))[:n]:
+            return f"a pattern of {period} byte(s) repeated"
+    steps = {(data[i + 1] - data[i]) % 256 for i in range(n - 1)}
+    if len(steps) == 1:
+        return "a run of sequential bytes"
+    if len(set(data)) < _MIN_DISTINCT_BYTES:
+        return f"made of fewer than {_MIN_DISTINCT_BYTES} distinct byte values"
+    return None
+
+
+def _group_read_setting(allow_group_read: bool | None) -> bool:
+    if allow_group_read is not None:
+        return allow_group_read
+    return os.environ.get(GROUP_READ_ENV_VAR, "").strip() == "1"
+
+
+def read_protected_file(path: Path, what: str, *,
+                        allow_group_read: bool | None = None) -> tuple[bytes, bool]:
+    """The bytes of a secret file, checked on the descriptor they are read from.
+
+    The file is opened once (a symlink is followed: its target is what is checked) and
+    ``fstat`` on that descriptor decides, so nothing can be swapped in between the check and
+    the read. Accepted: a regular file owned by the caller, with no permission for group or
+    others; with ``allow_group_read`` (default: :data:`GROUP_READ_ENV_VAR` set to ``1``), also
+    group read (no group write, nothing for others) of a file owned by the caller or root
+    whose group is one of the caller's (a Kubernetes secret mounted with ``fsGroup``).
+
+    Returns:
+        The content, and whether the group-read allowance was needed to accept it.
 
     Raises:
-        KeyMaterialError: the file is missing, readable or writable by other users, not in the
-            key format, or holds fewer than 256 bits.
+        KeyMaterialError: missing, not a regular file, owned by another user, too permissive,
+            or larger than any key file (the message names the file, never its content).
+    """
+    group_ok = _group_read_setting(allow_group_read)
+    flags = os.O_RDONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        raise KeyMaterialError(f"{what} {path} cannot be read (does it exist?)") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise KeyMaterialError(f"{what} {path} is not a regular file")
+        mode = stat.S_IMODE(st.st_mode)
+        uid = os.geteuid()
+        private = st.st_uid == uid and mode & 0o077 == 0
+        group_read = (group_ok and not private and st.st_uid in (uid, 0)
+                      and mode & 0o037 == 0
+                      and st.st_gid in {os.getegid(), *os.getgroups()})
+        if not private and not group_read:
+            if st.st_uid != uid and not (group_ok and st.st_uid == 0):
+                raise KeyMaterialError(
+                    f"{what} {path} is owned by another user; it must belong to the user "
+                    "running linkmatch")
+            raise KeyMaterialError(
+                f"{what} {path} is accessible to other users (group or others); run "
+                f"`chmod 600 {path}`" + ("" if group_ok else
+                                         f" (or, for a secret mount that only grants the group, "
+                                         f"set {GROUP_READ_ENV_VAR}=1)"))
+        if st.st_size > _MAX_KEY_FILE_BYTES:
+            raise KeyMaterialError(f"{what} {path} is too large to be a linkmatch key file")
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := os.read(fd, 65_536):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > _MAX_KEY_FILE_BYTES:
+                raise KeyMaterialError(f"{what} {path} is too large to be a linkmatch key file")
+        return b"".join(chunks), group_read
+    finally:
+        os.close(fd)
+
+
+def load_key(path: str | os.PathLike[str] | None = None, *,
+             allow_group_read: bool | None = None) -> Key:
+    """Load a key from ``path`` or, if it is None, from the file named by ``LINKMATCH_KEY_FILE``.
+
+    The file is checked as :func:`read_protected_file` says (``allow_group_read`` as there).
+
+    Raises:
+        KeyMaterialError: the file is missing, not owned by the caller, accessible to other
+            users, not in the key format, weak, or holds fewer than 256 bits.
     """
     key_path = _key_path(path)
+    raw, group_read = read_protected_file(key_path, "key file",
+                                          allow_group_read=allow_group_read)
     try:
-        st = key_path.stat()
-    except OSError:
-        raise KeyMaterialError(f"key file {key_path} cannot be read (does it exist?)") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise KeyMaterialError(f"key file {key_path} is not a regular file")
-    if st.st_mode & (stat.S_IROTH | stat.S_IWOTH):
-        raise KeyMaterialError(
-            f"key file {key_path} is accessible to other users; run `chmod 600 {key_path}`"
-        )
-    try:
-        text = key_path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError):
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
         raise KeyMaterialError(f"key file {key_path} is not a linkmatch key file") from None
     lines = [ln.strip() for ln in text.splitlines()
              if ln.strip() and not ln.lstrip().startswith("#")]
@@ -268,12 +387,14 @@ def load_key(path: str | os.PathLike[str] | None = None) -> Key:
     except ValueError:
         raise KeyMaterialError(f"key file {key_path} is not hexadecimal") from None
     try:
-        return Key(secret, key_id=key_id)
+        key = Key(secret, key_id=key_id)
     except KeyMaterialError as exc:
         raise KeyMaterialError(f"key file {key_path}: {exc}") from None
     finally:
         for i in range(len(secret)):
             secret[i] = 0
+    key._group_readable = group_read
+    return key
 
 
 def generate_key_file(path: str | os.PathLike[str], *, overwrite: bool = False,
