@@ -763,6 +763,11 @@ def _print_evaluation(d: dict[str, Any]) -> None:
         print(f"  recall {kind:<16} {rec:.4f}")
     if d["hard_negative_precision"] is not None:
         print(f"  hard negatives correctly left out: {d['hard_negative_precision']:.4f}")
+    if d.get("calibration_error") is not None:
+        print(f"  over every candidate given: calibration error "
+              f"{d['calibration_error']:.4f}, scores expect {d['expected_true_pairs']:,.0f} "
+              f"true pairs ({d['true_pairs']:,} are); recall in the top "
+              f"{2 * d['true_pairs']:,}: {d['recall_at_review_budget']:.4f}")
     for kind, counts in d.get("hard_negatives_by_kind", {}).items():
         print(f"    {kind:<16} returned {counts['returned']:>5} of {counts['listed']:>5}")
 

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from linkmatch.errors import InputDataError
 
-__all__ = ["Evaluation", "evaluate", "plot"]
+__all__ = ["Evaluation", "calibration", "evaluate", "plot"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,13 @@ class Evaluation:
     hard_negative_precision: float | None
     hard_negatives_by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Per kind of look-alike (``sibling``, ``twin``, ``namesake``…): (returned, listed)."""
+    calibration_error: float | None = None
+    """Expected calibration error of the scores over every candidate given (10 equal bins)."""
+    expected_true_pairs: float | None = None
+    """The sum of every given candidate's score: what the scores expect to be true."""
+    recall_at_review_budget: float | None = None
+    """Recall within the 2 × (true pairs) best-scored candidates given: what analysts find
+    when they read that many."""
 
     @property
     def precision(self) -> float:
@@ -65,11 +73,44 @@ class Evaluation:
                                      self.recall_by_corruption.items()},
             "hard_negative_precision": None if self.hard_negative_precision is None
             else round(self.hard_negative_precision, 6),
+            "calibration_error": _rounded(self.calibration_error),
+            "expected_true_pairs": _rounded(self.expected_true_pairs),
+            "true_pairs": self.true_positives + self.false_negatives,
+            "recall_at_review_budget": _rounded(self.recall_at_review_budget),
             "hard_negatives_by_kind": {
                 kind: {"returned": returned, "listed": listed,
                        "left_out": round(1.0 - returned / listed, 6) if listed else None}
                 for kind, (returned, listed) in self.hard_negatives_by_kind.items()},
         }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def calibration(scores: npt.NDArray[np.float64], is_true: npt.NDArray[np.bool_],
+                bins: int = 10) -> tuple[float, list[tuple[float, float, int]]]:
+    """Expected calibration error and the reliability table of scores against the truth.
+
+    A score is meant as the probability that the pair is the same person, so among pairs
+    scored about 0.8, about 80 % should be true. The error is the mean, weighted by pairs, of
+    |mean score - share true| over ``bins`` equal-width score bins; the table lists each
+    non-empty bin as (mean score, share true, pairs). Computed over *every* pair given: run
+    it on the candidates of ``--threshold 0`` (all compared pairs) to judge the whole model.
+    """
+    if not len(scores):
+        return 0.0, []
+    index = np.minimum((scores * bins).astype(np.int64), bins - 1)
+    table = []
+    error = 0.0
+    for b in range(bins):
+        sel = index == b
+        n = int(sel.sum())
+        if n:
+            mean, share = float(scores[sel].mean()), float(is_true[sel].mean())
+            table.append((mean, share, n))
+            error += n * abs(mean - share)
+    return error / len(scores), table
 
 
 def _pairs(frame: pd.DataFrame, label: str) -> pd.Series:
@@ -92,12 +133,20 @@ def evaluate(candidates: pd.DataFrame, truth: pd.DataFrame, *, threshold: float 
             as the precision on those pairs (the share of them correctly left out) and, with a
             ``kind`` column, per kind: how many of them the candidates return.
     """
+    true_keys = _pairs(truth, "<truth>")
+    true = set(true_keys)
+    every = _pairs(candidates, "<candidates>")
+    scores: npt.NDArray[np.float64] = np.asarray(
+        candidates["score"] if "score" in candidates.columns else np.ones(len(candidates)),
+        dtype=np.float64)
+    is_true = every.isin(true).to_numpy()
+    error, _ = calibration(scores, is_true)
+    budget = np.argsort(-scores, kind="stable")[:2 * len(true)]
+    at_budget = float(is_true[budget].sum() / len(true)) if true else None
     cand = candidates
     if threshold is not None:
         cand = cand[cand["score"].astype(float) >= threshold]
     found = set(_pairs(cand, "<candidates>"))
-    true_keys = _pairs(truth, "<truth>")
-    true = set(true_keys)
     tp = len(found & true)
     by_type: dict[str, float] = {}
     if "corruption" in truth.columns:
@@ -126,6 +175,9 @@ def evaluate(candidates: pd.DataFrame, truth: pd.DataFrame, *, threshold: float 
         recall_by_corruption=by_type,
         hard_negative_precision=hard,
         hard_negatives_by_kind=by_kind,
+        calibration_error=error if len(candidates) else None,
+        expected_true_pairs=float(scores.sum()) if len(candidates) else None,
+        recall_at_review_budget=at_budget,
     )
 
 
