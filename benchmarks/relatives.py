@@ -7,8 +7,8 @@ links it with the default settings under one key, and prints, per size and rate:
 
 * precision, recall and F1 at the default threshold;
 * recall when analysts read the top 2 × (number of true pairs) candidates (a review budget);
-* the expected calibration error over every compared pair, and the number of true pairs the
-  scores' sum expects;
+* the calibration error over every compared pair (:func:`linkmatch.evaluate.calibration`),
+  and the number of true pairs the scores' sum expects;
 * per kind of look-alike, how many of the listed pairs score at or above the threshold.
 
 Run: ``.venv/bin/python benchmarks/relatives.py [--sizes 20000x2000 200000x5000]

@@ -34,7 +34,7 @@ class Evaluation:
     hard_negatives_by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Per kind of look-alike (``sibling``, ``twin``, ``namesake``…): (returned, listed)."""
     calibration_error: float | None = None
-    """Expected calibration error of the scores over every candidate given (10 equal bins)."""
+    """Calibration error of the scores over every candidate given (:func:`calibration`)."""
     expected_true_pairs: float | None = None
     """The sum of every given candidate's score: what the scores expect to be true."""
     recall_at_review_budget: float | None = None
@@ -90,27 +90,27 @@ def _rounded(value: float | None) -> float | None:
 
 def calibration(scores: npt.NDArray[np.float64], is_true: npt.NDArray[np.bool_],
                 bins: int = 10) -> tuple[float, list[tuple[float, float, int]]]:
-    """Expected calibration error and the reliability table of scores against the truth.
+    """Calibration error and the reliability table of scores against the truth.
 
     A score is meant as the probability that the pair is the same person, so among pairs
-    scored about 0.8, about 80 % should be true. The error is the mean, weighted by pairs, of
-    |mean score - share true| over ``bins`` equal-width score bins; the table lists each
-    non-empty bin as (mean score, share true, pairs). Computed over *every* pair given: run
-    it on the candidates of ``--threshold 0`` (all compared pairs) to judge the whole model.
+    scored about 0.8, about 80 % should be true. The table lists each non-empty one of
+    ``bins`` equal-width score bins as (mean score, share true, pairs); the error is the mean
+    of |mean score - share true| over those bins, each bin counting once. (Weighting the bins
+    by pairs, as the usual "expected calibration error" does, lets the mass of compared pairs
+    scored near 0 hide any error above: at 20,000 x 2,000 it is 0.0002 whatever the scores
+    above 0.1 do.) Computed over *every* pair given: run it on the candidates of
+    ``--threshold 0`` (all compared pairs) to judge the whole model.
     """
     if not len(scores):
         return 0.0, []
     index = np.minimum((scores * bins).astype(np.int64), bins - 1)
     table = []
-    error = 0.0
     for b in range(bins):
         sel = index == b
         n = int(sel.sum())
         if n:
-            mean, share = float(scores[sel].mean()), float(is_true[sel].mean())
-            table.append((mean, share, n))
-            error += n * abs(mean - share)
-    return error / len(scores), table
+            table.append((float(scores[sel].mean()), float(is_true[sel].mean()), n))
+    return float(np.mean([abs(mean - share) for mean, share, _ in table])), table
 
 
 def _pairs(frame: pd.DataFrame, label: str) -> pd.Series:

@@ -21,11 +21,20 @@ def test_calibrated_scores_have_a_small_error_and_overconfident_ones_a_large_one
     scores = rng.random(20_000)
     honest = rng.random(20_000) < scores  # true with the probability the score says
     error, table = calibration(scores, honest)
-    assert error < 0.02
+    assert error < 0.03
     assert len(table) == 10
     assert all(abs(mean - share) < 0.05 for mean, share, _ in table)
     boasting = np.minimum(1.0, scores * 1.8)  # the same pairs, scored too high
     assert calibration(boasting, honest)[0] > 0.15
+
+
+def test_each_score_range_counts_once() -> None:
+    # many pairs near 0 scored right do not hide a range scored far too high
+    scores = np.concatenate([np.full(100_000, 0.01), np.full(100, 0.95)])
+    is_true = np.concatenate([np.zeros(100_000, dtype=bool), np.zeros(100, dtype=bool)])
+    error, table = calibration(scores, is_true)
+    assert len(table) == 2
+    assert error > 0.45
 
 
 def test_evaluation_reports_calibration_expected_pairs_and_recall_at_a_budget() -> None:
