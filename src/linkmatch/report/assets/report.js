@@ -7,6 +7,7 @@
   const SVGNS = "http://www.w3.org/2000/svg";
   const DECISIONS = { same: "same person", not_same: "not the same", unsure: "unsure" };
   const decisions = new Map();
+  let unsaved = false; // decisions changed since the last save: leaving the page asks first
   const holder = D.view === "holder";
   const ownSide = D.side;
   let order = [];
@@ -38,9 +39,6 @@
   const columns = [{ key: "rank", head: "#", get: (i) => i + 1 }];
   columns.push({ key: "left", head: "left id", get: (i) => label(i, "left") });
   columns.push({ key: "right", head: "right id", get: (i) => label(i, "right") });
-  columns.push({ key: "score", head: "score", get: (i) => D.score[i] });
-  if (D.nameScore) columns.push({ key: "name_score", head: "name score", get: (i) => D.nameScore[i] });
-  D.levelNames.forEach((name, j) => columns.push({ key: "lv" + j, head: name, get: (i) => D.levels[i][j] }));
   if (holder) {
     columns.push({ key: "own_name", head: "own record: name", get: (i) => {
       const r = ownRecord(i);
@@ -49,6 +47,9 @@
     } });
     columns.push({ key: "own_dob", head: "own record: date of birth", get: (i) => (ownRecord(i) || {}).date_of_birth || "" });
   }
+  columns.push({ key: "score", head: "score", get: (i) => D.score[i] });
+  if (D.nameScore) columns.push({ key: "name_score", head: "name score", get: (i) => D.nameScore[i] });
+  D.levelNames.forEach((name, j) => columns.push({ key: "lv" + j, head: name, get: (i) => D.levels[i][j] }));
   if (D.isTrue) columns.push({ key: "true", head: "true pair", get: (i) => (D.isTrue[i] ? "yes" : "no") });
   if (holder) columns.push({ key: "decision", head: "decision", get: (i) => decisions.get(i) || "" });
   columns.push({ key: "why", head: "why", get: () => "" });
@@ -117,6 +118,7 @@
     }
     select.addEventListener("change", () => {
       if (select.value) decisions.set(i, select.value); else decisions.delete(i);
+      unsaved = true;
       status();
     });
     return select;
@@ -136,6 +138,11 @@
           b.addEventListener("click", () => waterfall(i));
           td.appendChild(b);
         } else if (col.key === "score") td.textContent = D.score[i].toFixed(4);
+        else if ((col.key === "left" || col.key === "right") && col.get(i).length === 32) {
+          // a pseudonym: its first digits tell rows apart; the whole of it is in the tooltip
+          td.textContent = col.get(i).slice(0, 10) + "…";
+          td.title = col.get(i);
+        }
         else td.textContent = String(col.get(i));
         tr.appendChild(td);
       }
@@ -227,6 +234,7 @@
     document.body.appendChild(a);
     a.click();
     a.remove();
+    unsaved = false;
   }
   function loadDecisions(text) {
     const index = new Map();
@@ -257,7 +265,7 @@
       const file = e.target.files[0];
       if (file) file.text().then(loadDecisions);
     });
-    window.addEventListener("beforeunload", (e) => { if (decisions.size) e.preventDefault(); });
+    window.addEventListener("beforeunload", (e) => { if (unsaved) e.preventDefault(); });
   }
   head();
   applyFilters();
