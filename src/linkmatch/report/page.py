@@ -275,15 +275,16 @@ def _candidates_section(review: ReviewInput) -> str:
             'autocomplete="off"><label for="filter-min">Score at least</label><input '
             'id="filter-min" type="number" min="0" max="1" step="0.01" value="0">'
             f'{decision_filter}</form>{tools}'
+            '<div id="why" aria-live="polite"><h3 id="why-h">Why this score</h3>'
+            '<p class="note">Choose “why” on a row.</p></div>'
             '<p id="count" role="status" aria-live="polite"></p>'
             '<div class="table-wrap"><table id="cand-table" class="grid"><caption>Candidates, '
-            "one row per pair of persons; choose a row's “why” to see its waterfall</caption>"
+            "one row per pair of persons; a row's “why” shows its waterfall above</caption>"
             '<thead></thead><tbody></tbody></table></div>'
             '<nav class="pager" aria-label="Table pages"><button type="button" id="prev">'
             'Previous page</button><span id="page-info"></span><button type="button" id="next">'
             'Next page</button></nav>'
-            '<div id="why" aria-live="polite"><h3 id="why-h">Why this score</h3>'
-            '<p class="note">Choose “why” on a row.</p></div></section>')
+'</section>')
 
 
 def render(review: ReviewInput) -> str:

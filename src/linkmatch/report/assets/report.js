@@ -164,7 +164,7 @@
   function waterfall(i, focus = true) {
     const box = $("why");
     const bits = D.bits[i];
-    const width = 640, rowH = 24, left = 150, right = 90;
+    const width = 760, rowH = 24, left = 150, right = 210;
     const steps = D.fields.map((f, j) => ({ name: f, bits: bits[j], level: j > 0 && j <= D.levelNames.length ? D.levels[i][j - 1] : "" }));
     const known = steps.filter((s) => s.bits !== null);
     let run = 0, lo = 0, hi = 0;
