@@ -129,6 +129,21 @@ def test_holder_view_in_browser(browser: Browser, review_job: dict[str, Path],
          str(downloads / "decisions.csv")], capture_output=True, text=True, check=True)
     assert "3 same person, 2 not the same, 1 unsure" in proc.stdout
     assert "precision over decided candidates 0.6000" in proc.stdout
+    # a review continues: the saved file loaded into a fresh page restores the decisions
+    browser.open(page)
+    _settle(browser)
+    document = browser.send("DOM.getDocument", session=True)["root"]["nodeId"]
+    chooser = browser.send("DOM.querySelector", {"nodeId": document,
+                                                 "selector": "#load-decisions"},
+                           session=True)["nodeId"]
+    browser.send("DOM.setFileInputFiles", {"nodeId": chooser, "files": [
+        str(downloads / "decisions.csv")]}, session=True)
+    for _ in range(100):
+        if "loaded" in browser.js("document.getElementById('decided').textContent"):
+            break
+        time.sleep(0.05)
+    assert browser.js("document.getElementById('decided').textContent") == \
+        "6 decisions loaded; 6 decided"
     browser.js("document.getElementById('candidates').scrollIntoView()")
     browser.screenshot(tmp_path / "holder-view.png")
     assert (tmp_path / "holder-view.png").stat().st_size > 0

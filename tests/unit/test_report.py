@@ -82,7 +82,8 @@ def test_contributions_are_the_models_level_weights(review_job: dict[str, Path])
     np.testing.assert_allclose(parts.bits[ok].sum(axis=1), odds, atol=1e-6)
 
 
-def test_missing_or_coarser_evidence_is_said_not_guessed(review_job: dict[str, Path]) -> None:
+def test_missing_or_coarser_evidence_is_said_not_guessed(review_job: dict[str, Path],
+                                                         tmp_path: Path) -> None:
     cands = read_review_candidates(review_job["unit"]).drop(columns=["name_level", "name_score"])
     cands["dob_level"] = "coarse_" + cands["dob_level"]
     manifest = read_match_manifest(review_job["unit"])
@@ -95,6 +96,12 @@ def test_missing_or_coarser_evidence_is_said_not_guessed(review_job: dict[str, P
     assert "name_level" in parts.notes["name"]
     assert "coarsened" in parts.notes["date"]
     assert not np.isnan(parts.bits[:, parts.fields.index("document")]).any()
+    # the page says so
+    coarse = tmp_path / "coarse.csv"
+    cands.to_csv(coarse, index=False)
+    (tmp_path / "coarse.csv.manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    page = render(review_input(coarse))
+    assert "the candidates have no 'name_level' column" in page
 
 
 def test_expected_quality_from_scores_alone() -> None:

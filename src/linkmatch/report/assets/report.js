@@ -248,8 +248,8 @@
       const i = index.get(cells[li] + "\u001f" + cells[ri]);
       if (i !== undefined && DECISIONS[cells[di]]) { decisions.set(i, cells[di]); read++; }
     }
-    $("decided").textContent = read + " decisions loaded; " + decisions.size + " decided";
     applyFilters();
+    $("decided").textContent = read + " decisions loaded; " + decisions.size + " decided";
   }
 
   $("withheld-note").hidden = !D.withheld;
