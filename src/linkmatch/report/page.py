@@ -216,6 +216,11 @@ def _truth_section(review: ReviewInput) -> str:
     return "".join(parts)
 
 
+def _bits(value: float) -> float | None:
+    """Bits for the page: 3 decimals, None (JSON null) where unknown."""
+    return None if math.isnan(value) else round(float(value), 3)
+
+
 def _page_data(review: ReviewInput) -> dict[str, Any]:
     """The candidates as compact columns for the page's script (no plain value in unit and
     truth views: record ids that are not pseudonyms are withheld)."""
@@ -231,7 +236,19 @@ def _page_data(review: ReviewInput) -> dict[str, Any]:
             shown = is_pseudonym(values)
             ids[column] = [v if ok else "" for v, ok in zip(values, shown, strict=True)]
     withheld = any(not all(v for v in col) for col in ids.values())
-    bits = [[None if math.isnan(b) else round(float(b), 3) for b in row] for row in parts.bits]
+    # levels by field as small integers into a per-field vocabulary, with the bits of each
+    # vocabulary entry: a field's part depends on its level only, so the page stays small
+    vocab: list[list[str]] = []
+    level_index: list[list[int]] = []
+    level_bits: list[list[float | None]] = []
+    for j in range(len(EVIDENCE)):
+        column = [row[j] for row in parts.levels]
+        names = sorted(set(column))
+        where = {name: k for k, name in enumerate(names)}
+        first = {name: column.index(name) for name in names}
+        vocab.append(names)
+        level_index.append([where[v] for v in column])
+        level_bits.append([_bits(parts.bits[first[name], j + 1]) for name in names])
     data: dict[str, Any] = {
         "view": review.view,
         "threshold": _threshold(review),
@@ -243,12 +260,16 @@ def _page_data(review: ReviewInput) -> dict[str, Any]:
         "score": [float(s) for s in cands["score"]],
         "nameScore": (cands["name_score"].astype(str).tolist()
                       if "name_score" in cands.columns else None),
-        "levels": parts.levels,
-        "bits": bits,
+        "levelVocab": vocab,
+        "levelIndex": level_index,
+        "levelBits": level_bits,
+        "prior": _bits(parts.bits[0, 0]) if len(cands) else None,
+        "adjustment": [_bits(b) for b in parts.bits[:, -1]],
         "withheld": withheld,
         "side": review.side,
         "ownColumns": list(OWN_COLUMNS),
-        "own": review.own,
+        "own": {rid: [record.get(c, "") for c in OWN_COLUMNS]
+                for rid, record in review.own.items()},
         "isTrue": None if review.truth is None else review.truth.is_true.tolist(),
         "pageRows": PAGE_ROWS,
     }

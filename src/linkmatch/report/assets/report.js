@@ -16,6 +16,13 @@
   let page = 0;
 
   const $ = (id) => document.getElementById(id);
+  // the level of candidate i in field j, and the bits of each part of its waterfall
+  const level = (i, j) => D.levelVocab[j][D.levelIndex[j][i]];
+  const levelsOf = (i) => D.levelNames.map((_, j) => level(i, j));
+  function bitsOf(i) {
+    const fields = D.levelNames.map((_, j) => D.levelBits[j][D.levelIndex[j][i]]);
+    return [D.prior].concat(fields, [D.adjustment[i]]);
+  }
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
@@ -29,7 +36,10 @@
     return node;
   }
   function ownId(i) { return ownSide === "left" ? D.left[i] : D.right[i]; }
-  function ownRecord(i) { return D.own[ownId(i)] || null; }
+  function ownRecord(i) {
+    const values = D.own[ownId(i)];
+    return values ? Object.fromEntries(D.ownColumns.map((c, k) => [c, values[k]])) : null;
+  }
   function label(i, side) {
     const v = side === "left" ? D.left[i] : D.right[i];
     return v === "" ? "withheld" : v;
@@ -49,13 +59,13 @@
   }
   columns.push({ key: "score", head: "score", get: (i) => D.score[i] });
   if (D.nameScore) columns.push({ key: "name_score", head: "name score", get: (i) => D.nameScore[i] });
-  D.levelNames.forEach((name, j) => columns.push({ key: "lv" + j, head: name, get: (i) => D.levels[i][j] }));
+  D.levelNames.forEach((name, j) => columns.push({ key: "lv" + j, head: name, get: (i) => level(i, j) }));
   if (D.isTrue) columns.push({ key: "true", head: "true pair", get: (i) => (D.isTrue[i] ? "yes" : "no") });
   if (holder) columns.push({ key: "decision", head: "decision", get: (i) => decisions.get(i) || "" });
   columns.push({ key: "why", head: "why", get: () => "" });
 
   function searchText(i) {
-    const parts = [label(i, "left"), label(i, "right")].concat(D.levels[i]);
+    const parts = [label(i, "left"), label(i, "right")].concat(levelsOf(i));
     const r = holder ? ownRecord(i) : null;
     if (r) for (const c of D.ownColumns) parts.push(r[c] || "");
     return parts.join(" ").toLowerCase();
@@ -163,9 +173,9 @@
 
   function waterfall(i, focus = true) {
     const box = $("why");
-    const bits = D.bits[i];
+    const bits = bitsOf(i);
     const width = 760, rowH = 24, left = 150, right = 210;
-    const steps = D.fields.map((f, j) => ({ name: f, bits: bits[j], level: j > 0 && j <= D.levelNames.length ? D.levels[i][j - 1] : "" }));
+    const steps = D.fields.map((f, j) => ({ name: f, bits: bits[j], level: j > 0 && j <= D.levelNames.length ? level(i, j - 1) : "" }));
     const known = steps.filter((s) => s.bits !== null);
     let run = 0, lo = 0, hi = 0;
     for (const s of known) { run += s.bits; lo = Math.min(lo, run); hi = Math.max(hi, run); }
