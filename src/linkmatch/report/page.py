@@ -242,12 +242,14 @@ def _page_data(review: ReviewInput) -> dict[str, Any]:
     level_index: list[list[int]] = []
     level_bits: list[list[float | None]] = []
     for j in range(len(EVIDENCE)):
-        column = [row[j] for row in parts.levels]
-        names = sorted(set(column))
+        field_levels = [row[j] for row in parts.levels]
+        names = sorted(set(field_levels))
         where = {name: k for k, name in enumerate(names)}
-        first = {name: column.index(name) for name in names}
+        first: dict[str, int] = {}
+        for row_number, name in enumerate(field_levels):
+            first.setdefault(name, row_number)
         vocab.append(names)
-        level_index.append([where[v] for v in column])
+        level_index.append([where[v] for v in field_levels])
         level_bits.append([_bits(parts.bits[first[name], j + 1]) for name in names])
     data: dict[str, Any] = {
         "view": review.view,
