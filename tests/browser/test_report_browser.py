@@ -8,6 +8,7 @@ test's temporary directory.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -169,6 +170,13 @@ def test_truth_view_in_browser(browser: Browser, review_job: dict[str, Path],
     # a link output: record ids withheld, the truth shown per candidate
     assert browser.js("document.getElementById('withheld-note').hidden") is False
     assert "withheld" in browser.js("document.querySelector('#cand-table tbody').textContent")
+    # printable for a case file: the controls are left out of the print
+    pdf = base64.b64decode(browser.send("Page.printToPDF", {}, session=True)["data"])
+    assert pdf.startswith(b"%PDF")
+    assert browser.js("getComputedStyle(document.querySelector('.filters')).display") != "none"
+    browser.send("Emulation.setEmulatedMedia", {"media": "print"}, session=True)
+    assert browser.js("getComputedStyle(document.querySelector('.filters')).display") == "none"
+    browser.send("Emulation.setEmulatedMedia", {"media": ""}, session=True)
     browser.js("document.getElementById('truth').scrollIntoView()")
     browser.screenshot(tmp_path / "truth-view.png")
     assert (tmp_path / "truth-view.png").stat().st_size > 0

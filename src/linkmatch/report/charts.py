@@ -16,9 +16,14 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from linkmatch.compare.levels import COMPARISONS
+
 __all__ = ["histogram", "match_weights", "precision_recall", "quality_by_threshold",
            "recall_bars", "reliability"]
 
+_ORDER: Final = tuple(c.name for c in COMPARISONS)
+_LEVELS: Final = {c.name: tuple(c.levels) for c in COMPARISONS}
+"""Comparisons and their levels in the library's order: the chart reads like the waterfall."""
 BLUE: Final = "#1f5a96"
 RED: Final = "#a52a2a"
 GREEN: Final = "#2e6b30"
@@ -109,17 +114,27 @@ def match_weights(model: dict[str, Any]) -> str:
     has no bar); m and u are in each bar's tooltip and in the table beside the chart.
     """
     rows: list[tuple[str, str, float, float, float]] = []
-    for comparison, levels in model.get("comparisons", {}).items():
-        for level, mu in levels.items():
+    comparisons = model.get("comparisons", {})
+    # the waterfall's order (name, date, sex, ...), then any comparison it does not know
+    ordered = [c for c in _ORDER if c in comparisons] + \
+        sorted(c for c in comparisons if c not in _ORDER)
+    for comparison in ordered:
+        known = _LEVELS.get(comparison, ())
+        levels = sorted(comparisons[comparison].items(),
+                        key=lambda item: (known.index(item[0]) if item[0] in known
+                                          else len(known), item[0]))
+        for level, mu in levels:
             m, u = float(mu["m"]), float(mu["u"])
             rows.append((comparison, level, m, u,
                          float(np.log2(max(m, 1e-12) / max(u, 1e-12)))))
     lo = min([0.0, *(r[4] for r in rows)])
     hi = max([0.0, *(r[4] for r in rows)])
     lo, hi = np.floor(lo / 5) * 5, np.ceil(hi / 5) * 5 or 5.0
-    row_height, label_width, width = 18, 190, 720
+    row_height, label_width, width = 18, 240, 900
+    mu_width = 170  # room on the right for each level's m and u
     height = 48 + row_height * len(rows)
-    frame = _Frame(width, height, (float(lo), float(hi)), (0, 1), left=label_width, bottom=36)
+    frame = _Frame(width - mu_width, height, (float(lo), float(hi)), (0, 1), left=label_width,
+                   bottom=36)
     body = []
     for t in np.arange(lo, hi + 0.1, 5):
         body.append(f'<line x1="{frame.x(t):.1f}" y1="8" x2="{frame.x(t):.1f}" '
@@ -135,7 +150,9 @@ def match_weights(model: dict[str, Any]) -> str:
             f'{_e(comparison)}: {_e(level)}</text>'
             f'<rect class="weight-bar" x="{x:.1f}" y="{y + 2}" width="{abs(frame.x(w) - zero):.1f}"'
             f' height="{row_height - 5}" fill="{colour}"><title>{_e(comparison)} {_e(level)}: '
-            f'{w:+.2f} bits (m {m:.4g}, u {u:.4g})</title></rect>')
+            f'{w:+.2f} bits (m {m:.4g}, u {u:.4g})</title></rect>'
+            f'<text class="mu" x="{width - mu_width + 8}" y="{y + 12}" fill="{INK}">'
+            f'm {m:.3g}, u {u:.3g}</text>')
     body.append(f'<line x1="{zero:.1f}" y1="8" x2="{zero:.1f}" y2="{frame.y0}" stroke="{INK}"/>')
     body.append(f'<text x="{(frame.x0 + frame.x1) / 2:.1f}" y="{frame.y0 + 31}" '
                 f'text-anchor="middle" fill="{INK}">match weight, bits (log2 m/u)</text>')

@@ -56,7 +56,7 @@ _TITLES: Final = {
 
 @dataclass(frozen=True)
 class ReviewInput:
-    """Everything a page shows, read and checked by :mod:`linkmatch.report.build`.
+    """Everything a page shows, read and checked by :func:`linkmatch.report.review_input`.
 
     Attributes:
         view: which of the three views.
@@ -317,7 +317,7 @@ def render(review: ReviewInput) -> str:
     data = json.dumps(_page_data(review), separators=(",", ":"), allow_nan=False)
     data = data.replace("</", "<\\/")
     csp = (f"default-src 'none'; script-src '{_sha256(script)}'; style-src '{_sha256(css)}'; "
-           "img-src data:; base-uri 'none'; form-action 'none'")
+           "base-uri 'none'; form-action 'none'")
     own = (f"Records of the {review.side} holder beside each candidate; the other side is "
            "shown by pseudonym only." if review.view == "holder" else
            "No plain value: pseudonyms, comparison levels and scores only.")
