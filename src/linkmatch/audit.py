@@ -40,10 +40,17 @@ Attacks implemented:
   recovered by attacks that made no wrong one-to-one guess on that record (a frequency
   alignment's guess for another of its tokens, or a Bloom guess with a wrong name).
 * **bit-count (length) attack**: the number of bits set in a name filter grows with the number
-  of q-grams, so it reveals name length. Reported: Spearman correlation between bits set and
-  the number of letters of the name.
+  of q-grams, so it reveals name length. A balanced filter's stored weight is constant, but
+  every stored column has a complement column, so the unit keeps the sparser column of each
+  pair and counts again (:func:`linkmatch.structure_attack.unbalanced_weight`). Reported:
+  Spearman correlation between that weight and the number of letters of the name.
+* **structure-aware attack** (:mod:`linkmatch.structure_attack`), T1 and T2: the unit encodes
+  its background population with a key of its own and matches the file's name tokens to its
+  own by count, slot, nationality, birth year, length class, co-occurrence and q-gram
+  similarity graphs.
 
-Not implemented yet (planned, see the privacy issue): graph matching on similarities.
+Every attack is reported per threat model by :meth:`AuditResult.threat_models` (stable dotted
+keys, ``t1.<attack>.whole_names_one_to_one`` and so on; ``docs/privacy.md``).
 """
 
 from __future__ import annotations
@@ -67,6 +74,13 @@ from linkmatch.normalise.names import name_tokens
 from linkmatch.pseudonymise.bloom import qgrams
 from linkmatch.pseudonymise.keys import Key
 from linkmatch.schema import Schema
+from linkmatch.structure_attack import (
+    filter_bits,
+    name_token_guesses,
+    score_names,
+    truth_by_row,
+    unbalanced_weight,
+)
 
 __all__ = ["AuditResult", "block_key_alignment", "frequency_alignment", "known_token_dictionary",
            "linkage_cost", "pattern_mining", "salted_pattern_mining", "simulate"]
@@ -143,10 +157,63 @@ class AuditResult:
     dictionary_tokens_reidentified: float
     dictionary_records_reidentified_one_to_one: float
     bloom_claims_on_decoys: float = 0.0
+    structure_tokens_reidentified: float = 0.0
+    structure_records_reidentified_one_to_one: float = 0.0
+    structure_singled_out: float = 0.0
+    known_structure_records_reidentified_one_to_one: float = 0.0
+    known_structure_singled_out: float = 0.0
+    frequency_singled_out: float = 0.0
+    block_singled_out: float = 0.0
+    dictionary_singled_out: float = 0.0
+    bloom_singled_out: float = 0.0
+    combined_singled_out: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready figures."""
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+    def threat_models(self) -> dict[str, float]:
+        """The figures per threat model, under stable dotted keys (``docs/privacy.md``).
+
+        ``t1.<attack>.*`` are attacks of a curious unit that holds no known pair;
+        ``t2.<attack>.*`` those of an adaptive unit holding ``known_records`` known pairs
+        (scored over the other records). ``t1.whole_names_one_to_one`` and
+        ``t1.singled_out`` are the worst of the T1 attacks; the T2 summaries are the worst of
+        every attack, since a T2 unit can run the T1 attacks too. A record is *singled out*
+        when its whole name is re-identified and at most five records of the population hold
+        that name.
+        """
+        t1 = {
+            "frequency": (self.records_name_reidentified_one_to_one, self.frequency_singled_out),
+            "block_frequency": (self.block_records_reidentified_one_to_one,
+                                self.block_singled_out),
+            "structure": (self.structure_records_reidentified_one_to_one,
+                          self.structure_singled_out),
+        }
+        t2 = {
+            "dictionary": (self.dictionary_records_reidentified_one_to_one,
+                           self.dictionary_singled_out),
+            "pattern_mining": (self.bloom_records_reidentified_one_to_one,
+                               self.bloom_singled_out),
+            "combined": (self.combined_records_reidentified_one_to_one,
+                         self.combined_singled_out),
+            "structure": (self.known_structure_records_reidentified_one_to_one,
+                          self.known_structure_singled_out),
+        }
+        out: dict[str, float] = {}
+        for model, attacks in (("t1", t1), ("t2", t2)):
+            for attack, (whole, single) in attacks.items():
+                out[f"{model}.{attack}.whole_names_one_to_one"] = round(whole, 6)
+                out[f"{model}.{attack}.singled_out"] = round(single, 6)
+        out["t1.structure.tokens_reidentified"] = round(self.structure_tokens_reidentified, 6)
+        out["t1.length.spearman"] = round(self.bitcount_length_spearman, 6)
+        everything = [*t1.values(), *t2.values()]
+        out["t1.whole_names_one_to_one"] = round(max(w for w, _ in t1.values()), 6)
+        out["t1.singled_out"] = round(max(s for _, s in t1.values()), 6)
+        out["t2.whole_names_one_to_one"] = round(max(w for w, _ in everything), 6)
+        out["t2.singled_out"] = round(max(s for _, s in everything), 6)
+        out["t2.known_records"] = float(self.known_records)
+        return out
 
 
 def _record_tokens(frame: pd.DataFrame) -> list[list[Token]]:
@@ -257,18 +324,8 @@ def block_key_alignment(table: pa.Table, background: pd.DataFrame) -> dict[int, 
 
 
 def _filter_bits(table: pa.Table, column: str = "name_bf") -> U8:
-    """The filters of a fixed-size binary column as a 0/1 matrix, one row per record.
-
-    The filter length is the column's byte width, not the schema's ``name_bits``: hardening
-    (balancing, folding) changes the stored width.
-    """
-    array = table.column(column).combine_chunks()
-    width = int(array.type.byte_width)
-    data = array.buffers()[1]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    raw = raw[array.offset * width:(array.offset + len(array)) * width].reshape(len(array), width)
-    bits: U8 = np.unpackbits(raw, axis=1, bitorder="little")
-    return bits
+    """The filters of a fixed-size binary column as a 0/1 matrix (see :func:`filter_bits`)."""
+    return filter_bits(table, column)
 
 
 def _allowed_misses(support: F32, flip_rate: float) -> F32:
@@ -696,10 +753,21 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
     dictionary_scores = _score_tokens(unknown_truth, known_token_dictionary(table, known),
                                       name_token, schema.max_name_tokens, few)
 
+    # structure-aware attacks (T1: no known pair; T2: the same known pairs)
+    own_table, own_names = _attacker_encoding(background, schema, seed)
+    structure = score_names(truth, name_token, name_token_guesses(table, own_table, own_names),
+                            max_tokens=schema.max_name_tokens)
+    known_structure = score_names(
+        truth, name_token, name_token_guesses(table, own_table, own_names,
+                                              known={row: truth[row] for row in known_rows}),
+        rows=[row for row in truth if row not in known_set], max_tokens=schema.max_name_tokens)
+
     # Bloom and combined figures: records the attacker did not know
     scored = [row for row in named.tolist() if row not in known_set]
     bloom_hits = bloom_one = bloom_few = 0
     combined_hits = combined_one = occurrences = 0
+    bloom_whole: list[int] = []
+    combined_whole: list[int] = []
     for row in scored:
         keys = frozenset(truth[row])
         occurrences += len(keys)
@@ -707,6 +775,8 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
         main = guesses[0] if guesses else frozenset()
         bloom_hits += len(keys & main)
         bloom_one += main == keys
+        if main == keys:
+            bloom_whole.append(row)
         bloom_few += keys in guesses
         # a token counts if any attack guessed it right one-to-one; a record, if its tokens
         # are all covered by attacks that made no wrong one-to-one guess on it
@@ -714,7 +784,10 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
         attacks += [(scores.right[row], row in scores.wrong)
                     for scores in (name_scores, block_scores, dictionary_scores)]
         combined_hits += len(keys & set().union(*(right for right, _ in attacks)))
-        combined_one += keys <= set().union(*(right for right, wrong in attacks if not wrong))
+        whole = keys <= set().union(*(right for right, wrong in attacks if not wrong))
+        combined_one += whole
+        if whole:
+            combined_whole.append(row)
 
     # decoys (rows of no real record): the share of the attack's one-to-one claims on them
     claims = [row for row, guesses in bloom.items() if guesses]
@@ -723,7 +796,9 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
     # over the records with a name: a record without one has an empty filter, and that its
     # name is missing is no secret (its name_keys are empty too)
     with_name = row_letters > 0
-    rho = _spearman(_filter_bits(table).sum(axis=1)[with_name], row_letters[with_name])
+    # the weight as the unit reads it: balancing undone from the complement columns
+    rho = _spearman(unbalanced_weight(_filter_bits(table))[with_name], row_letters[with_name])
+    width = schema.max_name_tokens
     return AuditResult(
         records=name_scores.records,
         token_occurrences=name_scores.occurrences,
@@ -749,6 +824,17 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
         dictionary_records_reidentified_one_to_one=_share(dictionary_scores.one_to_one,
                                                           dictionary_scores.records),
         bloom_claims_on_decoys=_share(on_decoys, len(claims)),
+        structure_tokens_reidentified=structure.tokens_reidentified,
+        structure_records_reidentified_one_to_one=structure.whole_names_one_to_one,
+        structure_singled_out=structure.singled_out,
+        known_structure_records_reidentified_one_to_one=known_structure.whole_names_one_to_one,
+        known_structure_singled_out=known_structure.singled_out,
+        frequency_singled_out=_singled_out(truth, name_scores.whole, name_scores.records, width),
+        block_singled_out=_singled_out(truth, block_scores.whole, block_scores.records, width),
+        dictionary_singled_out=_singled_out(truth, dictionary_scores.whole,
+                                            dictionary_scores.records, width),
+        bloom_singled_out=_singled_out(truth, bloom_whole, len(scored), width),
+        combined_singled_out=_singled_out(truth, combined_whole, len(scored), width),
     )
 
 
@@ -795,6 +881,7 @@ class _TokenScores:
     one_to_few: int
     right: dict[int, set[str]]
     wrong: set[int]
+    whole: set[int]  # records whose whole name was guessed right one-to-one
 
 
 def _score_tokens(truth: Mapping[int, tuple[str, ...]], guesses: Mapping[int, list[str]],
@@ -807,6 +894,7 @@ def _score_tokens(truth: Mapping[int, tuple[str, ...]], guesses: Mapping[int, li
     occurrences = correct = one_to_one = one_to_few = records = 0
     right: dict[int, set[str]] = {}
     wrong: set[int] = set()
+    whole: set[int] = set()
     for row, keys in truth.items():
         kept = keys[:max_tokens]
         right[row] = set()
@@ -828,6 +916,37 @@ def _score_tokens(truth: Mapping[int, tuple[str, ...]], guesses: Mapping[int, li
                 all_few = False
         one_to_one += all_exact
         one_to_few += all_few
+        if all_exact:
+            whole.add(row)
     return _TokenScores(records=records, occurrences=occurrences, correct=correct,
                         one_to_one=one_to_one, one_to_few=one_to_few, right=right,
-                        wrong=wrong)
+                        wrong=wrong, whole=whole)
+
+
+def _singled_out(truth: Mapping[int, tuple[str, ...]], whole: Iterable[int], records: int,
+                 max_tokens: int, at_most: int = 5) -> float:
+    """Share of ``records`` whose whole name is re-identified (``whole``) and held by at most
+    ``at_most`` records of the population: a re-identification that points at few people."""
+    held = Counter(frozenset(keys[:max_tokens]) for keys in truth.values())
+    return _share(sum(held[frozenset(truth[row][:max_tokens])] <= at_most for row in whole),
+                  records)
+
+
+def _attacker_encoding(background: pd.DataFrame, schema: Schema, seed: int
+                       ) -> tuple[pa.Table, dict[int, str]]:
+    """The unit's own encoding of its background population, under a key of its own.
+
+    The unit runs the public encoder itself, so it holds a file of the same kind whose
+    plaintext it knows: its name-key tokens → name keys. The key is derived from the seed only
+    so that audits are reproducible; any key serves the attacker equally.
+    """
+    import hashlib
+
+    own_key = Key.from_bytes(hashlib.sha256(f"linkmatch-audit-attacker-{seed}".encode())
+                             .digest())
+    salt = bytes(16)
+    table = encode_frame(background, own_key, schema=schema, job_salt=salt).table
+    keys = sorted({k for ks in truth_by_row(background) for k in ks})
+    tokens: list[int] = Hashers(own_key, schema, salt).name.tokens_strings(keys).tolist() \
+        if keys else []
+    return table, dict(zip(tokens, keys, strict=True))

@@ -583,6 +583,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     figures = {"encoded_file": str(args.encoded), "schema_fingerprint": schema.fingerprint,
                "decoys_per_record": round(decoys, 6),
                "population": str(args.background) if args.background else "generator",
+               **result.threat_models(),
                "simulated": result.to_dict(),
                "linkage_cost": {k: round(v, 6) for k, v in cost.items()} if cost else None}
     # shares and counts only: never a name, date or id
@@ -591,6 +592,17 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     print(f"  ({origin}: {result.records:,} records, attacker knows the name "
           "distribution but not the key" + (f"; {decoys:.2f} decoys per record, as in the file"
                                             if decoys else "") + ")")
+    models = result.threat_models()
+    print(f"  T1, curious unit (no key, no known pair): whole names re-identified one-to-one "
+          f"{models['t1.whole_names_one_to_one']:.1%}, singled out "
+          f"{models['t1.singled_out']:.1%} (worst attack)")
+    print(f"    structure-aware attack (own encoding of the background, slots, nationality, "
+          f"years, length class, co-occurrence and similarity graphs): whole names "
+          f"{models['t1.structure.whole_names_one_to_one']:.1%}, singled out "
+          f"{models['t1.structure.singled_out']:.1%}")
+    print(f"  T2, adaptive unit ({result.known_records:,} known pairs): whole names one-to-one "
+          f"{models['t2.whole_names_one_to_one']:.1%}, singled out "
+          f"{models['t2.singled_out']:.1%} (worst attack)")
     print(f"  name-key tokens re-identified by frequency alignment: "
           f"{result.tokens_reidentified:.1%} of occurrences")
     print(f"  records whose whole name is re-identified: one-to-one "
@@ -616,7 +628,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     print(f"  all attacks combined (same records): tokens re-identified "
           f"{result.combined_tokens_reidentified:.1%}, whole names one-to-one "
           f"{result.combined_records_reidentified_one_to_one:.1%}")
-    print(f"  bits set vs name length (Spearman): {result.bitcount_length_spearman:.2f}")
+    print(f"  bits set vs name length (Spearman), balancing undone from the complement "
+          f"columns: {result.bitcount_length_spearman:.2f}")
     if cost:
         print(f"  linkage F1 on the project's synthetic data: {cost['f1']:.4f} with these "
               f"settings, {cost['f1_unhardened']:.4f} with no hardening (change "

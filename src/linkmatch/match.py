@@ -79,6 +79,7 @@ from linkmatch.compare.scoring import (
     fit_em,
     pattern_summary,
 )
+from linkmatch.disclosure import disclose
 from linkmatch.errors import ConfigError, EncodingMismatchError, InputDataError
 from linkmatch.io import (
     ENCODED_FORMAT,
@@ -91,8 +92,8 @@ from linkmatch.io import (
 from linkmatch.schema import Schema
 
 __all__ = ["DEFAULT_THRESHOLD", "Job", "MatchResult", "NameBands", "assign_one_to_one",
-           "bands_option", "bands_setting", "check_options", "group_persons", "load_state",
-           "match_encoded", "match_files", "save_state"]
+           "bands_option", "bands_setting", "check_options", "final_candidates",
+           "group_persons", "load_state", "match_encoded", "match_files", "save_state"]
 
 DEFAULT_THRESHOLD: Final = 0.5
 """Posterior probability above which a pair is a candidate: the decision that minimises the
@@ -375,6 +376,7 @@ class Job:
         self.name_bands = name_bands
         schema = Schema.from_dict(left_manifest["schema"])
         self.name_bytes = schema.stored_name_bits // 8
+        self.candidate_evidence = schema.candidate_evidence
         self._check_width(right_table, "right")
         self.right = EncodedSide(right_table)
         # balanced filters hide their weight: their Dice is rescaled to the plain Dice scale,
@@ -829,6 +831,7 @@ class Job:
             "name_bands": None if self.name_bands is None else {
                 **asdict(self.name_bands), "cap_in_force": self.name_bands.cap_for(self.left_rows)},
             "one_to_one": one_to_one,
+            "candidate_evidence": self.candidate_evidence,
             "input_content_sha256": {"left": self.left_manifest.get("content_sha256"),
                                      "right": self.right_manifest.get("content_sha256")},
             # a side with decoys must screen the candidates before the other side reveals
@@ -1069,9 +1072,7 @@ def _run(job: Job, source: LeftSource, *, checkpoint: Path | None, workers: int,
         t0 = time.perf_counter()
         _WORKER["parts"] = checkpoint
         parts = [part for _, part in _map(_run_score, n, workers, "score", progress)]
-        candidates = group_persons(parts)
-        if one_to_one:
-            candidates = assign_one_to_one(candidates)
+        candidates = final_candidates(parts, one_to_one, job.candidate_evidence)
         timings["score"] = time.perf_counter() - t0
     finally:
         _WORKER.clear()
@@ -1344,6 +1345,17 @@ def assign_one_to_one(frame: pd.DataFrame) -> pd.DataFrame:
         used_right.add(right_id)
         keep.append(i)
     return frame.iloc[keep].reset_index(drop=True)
+
+
+def final_candidates(parts: list[pd.DataFrame], one_to_one: bool,
+                     evidence: str) -> pd.DataFrame:
+    """Every engine's last step: one row per person pair (:func:`group_persons`), at most one
+    per person with ``one_to_one``, then the evidence the holders agreed to disclose
+    (:func:`linkmatch.disclosure.disclose`)."""
+    candidates = group_persons(parts)
+    if one_to_one:
+        candidates = assign_one_to_one(candidates)
+    return disclose(candidates, evidence)
 
 
 def group_persons(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -15,12 +15,15 @@ from typing import Any, Final
 
 from linkmatch.errors import ConfigError
 
-__all__ = ["NAME_SALTS", "PERSON_COLUMNS", "SCHEMA_VERSION", "Schema"]
+__all__ = ["CANDIDATE_EVIDENCE", "NAME_SALTS", "PERSON_COLUMNS", "SCHEMA_VERSION", "Schema"]
 
 SCHEMA_VERSION: Final = 1
 
 NAME_SALTS: Final = ("none", "birth_year")
 """Stable fields the name filter can be salted with (``Schema.name_salt``)."""
+
+CANDIDATE_EVIDENCE: Final = ("coarse", "exact")
+"""What the candidates disclose (``Schema.candidate_evidence``; :mod:`linkmatch.disclosure`)."""
 
 PERSON_COLUMNS: Final = (
     "record_id",
@@ -70,6 +73,10 @@ class Schema:
             birth year, a missing year being a salt value of its own). Filters then compare
             only between records of the same birth year; see ``docs/privacy.md`` for what this
             buys and costs.
+        candidate_evidence: what the candidates tell each holder about the other side's
+            people: ``"coarse"`` (default: rounded score, coarse levels) or ``"exact"``. A
+            disclosure the two holders agree on, so it is part of the schema they share
+            (:mod:`linkmatch.disclosure`).
     """
 
     version: int = SCHEMA_VERSION
@@ -84,6 +91,7 @@ class Schema:
     name_balance: bool = True
     name_blip: float = 0.0
     name_salt: str = "none"
+    candidate_evidence: str = "coarse"
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -110,6 +118,9 @@ class Schema:
             problems.append("name_blip must be a probability in [0, 0.5)")
         if self.name_salt not in NAME_SALTS:
             problems.append(f"name_salt must be one of {', '.join(NAME_SALTS)}")
+        if self.candidate_evidence not in CANDIDATE_EVIDENCE:
+            problems.append("candidate_evidence must be one of "
+                            f"{', '.join(CANDIDATE_EVIDENCE)}")
         if problems:
             raise ConfigError("invalid schema: " + "; ".join(problems))
 

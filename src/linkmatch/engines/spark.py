@@ -98,12 +98,11 @@ from linkmatch.match import (
     Job,
     MatchResult,
     ProgressFn,
-    assign_one_to_one,
     bands_option,
     bands_setting,
     check_compatible,
     check_options,
-    group_persons,
+    final_candidates,
     load_state,
     save_state,
 )
@@ -548,9 +547,7 @@ class _Run:
             else:
                 bucketed = bucketed or self._bucketed(grouped, (base, planned))
                 parts = self._bucket_pass(*bucketed, "score", (base, planned, fitted))
-            candidates = group_persons(parts)
-            if one_to_one:
-                candidates = assign_one_to_one(candidates)
+            candidates = final_candidates(parts, one_to_one, job.candidate_evidence)
             timings["score"] = time.perf_counter() - t0
         finally:
             stop.set()
