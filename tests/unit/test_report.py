@@ -10,21 +10,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from linkmatch.api import encode, match
 from linkmatch.cli import main
 from linkmatch.compare.levels import COMPARISONS
 from linkmatch.compare.scoring import FellegiSunter
+from linkmatch.disclosure import COARSE
 from linkmatch.errors import ConfigError, InputDataError
 from linkmatch.evaluate import evaluate, evaluate_decisions
+from linkmatch.pseudonymise.keys import Key
 from linkmatch.report import review_input, write_report
 from linkmatch.report.data import (
     EVIDENCE,
     contributions,
+    evidence_of,
     expected_persons,
     expected_quality,
+    level_bits,
     read_match_manifest,
     read_review_candidates,
 )
 from linkmatch.report.page import render
+from linkmatch.schema import Schema
 from linkmatch.synth import SynthData
 
 
@@ -60,11 +66,12 @@ def _model(manifest: dict[str, object]) -> FellegiSunter:
     return FellegiSunter(lambda_=manifest["model"]["lambda"], m=m, u=u)  # type: ignore[index]
 
 
-def test_contributions_are_the_models_level_weights(review_job: dict[str, Path]) -> None:
-    cands = read_review_candidates(review_job["unit"])
-    manifest = read_match_manifest(review_job["unit"])
-    assert manifest is not None
-    parts = contributions(cands, manifest["model"])
+def test_contributions_are_the_models_level_weights(small_data: SynthData, key: Key) -> None:
+    exact = Schema(candidate_evidence="exact")
+    result = match(encode(small_data.left, key, schema=exact),
+                   encode(small_data.right, key, schema=exact))
+    cands, manifest = result.candidates, result.manifest
+    parts = contributions(cands, manifest["model"], evidence_of(manifest))
     assert parts.fields[0] == "prior"
     assert parts.fields[-1] == "adjustment"
     assert not parts.notes.get("name")
@@ -80,6 +87,27 @@ def test_contributions_are_the_models_level_weights(review_job: dict[str, Path])
     assert ok.any()
     odds = np.log2(cands["score"] / (1 - cands["score"])).to_numpy()[ok]
     np.testing.assert_allclose(parts.bits[ok].sum(axis=1), odds, atol=1e-6)
+
+
+def test_coarse_levels_weigh_as_their_class(review_job: dict[str, Path]) -> None:
+    cands = read_review_candidates(review_job["unit"])
+    manifest = read_match_manifest(review_job["unit"])
+    assert manifest is not None
+    assert evidence_of(manifest) == "coarse"  # the default candidates
+    parts = contributions(cands, manifest["model"], "coarse")
+    exact = level_bits(manifest["model"])
+    for label, comparison, column in EVIDENCE:
+        if column not in COARSE:
+            continue
+        j = parts.fields.index(label)
+        assert not np.isnan(parts.bits[:, j]).any(), label
+        for value, weight in zip(cands[column], parts.bits[:, j], strict=True):
+            members = [exact[comparison][lv] for lv, c in COARSE[column].items()
+                       if c == value and lv != "missing"]
+            if members:  # a class weighs between its strongest and weakest level
+                assert min(members) - 1e-9 <= weight <= max(members) + 1e-9
+            else:
+                assert weight == 0.0
 
 
 def test_missing_or_coarser_evidence_is_said_not_guessed(review_job: dict[str, Path],

@@ -24,11 +24,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from linkmatch.disclosure import COARSE
 from linkmatch.errors import ConfigError, InputDataError
 
-__all__ = ["EVIDENCE", "OWN_COLUMNS", "Contributions", "contributions", "expected_quality",
-           "is_pseudonym", "own_records", "read_match_manifest", "read_review_candidates",
-           "revealed_side"]
+__all__ = ["EVIDENCE", "OWN_COLUMNS", "Contributions", "contributions", "evidence_of",
+           "expected_quality", "is_pseudonym", "level_bits", "own_records", "read_match_manifest",
+           "read_review_candidates", "revealed_side"]
 
 Side = Literal["left", "right"]
 
@@ -129,19 +130,37 @@ def _log2_odds(score: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.where(inside, np.log2(safe / (1 - safe)), np.nan)
 
 
-def level_bits(model: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """log2(m/u) of every level of every comparison in a manifest's model (missing: 0 bits)."""
+def level_bits(model: dict[str, Any], evidence: str = "exact") -> dict[str, dict[str, float]]:
+    """log2(m/u) of every level of every comparison in a manifest's model (missing: 0 bits).
+
+    With ``evidence="coarse"`` (the candidates' default, :mod:`linkmatch.disclosure`), a
+    coarsened column's values are classes of exact levels; a class's weight is
+    log2(Σ m / Σ u) over the levels it stands for: the evidence the class itself carries, which
+    lies between the weights of its members.
+    """
     out: dict[str, dict[str, float]] = {}
     for comparison, levels in model.get("comparisons", {}).items():
         table = {"missing": 0.0, "": 0.0}
         for level, mu in levels.items():
             m, u = max(float(mu["m"]), 1e-12), max(float(mu["u"]), 1e-12)
             table[level] = math.log2(m / u)
+        column = next((col for _, comp, col in EVIDENCE if comp == comparison), "")
+        if evidence == "coarse" and column in COARSE:
+            table = {"missing": 0.0, "": 0.0}
+            classes: dict[str, tuple[float, float]] = {}
+            for level, coarse in COARSE[column].items():
+                if level in levels:
+                    m, u = classes.get(coarse, (0.0, 0.0))
+                    classes[coarse] = (m + float(levels[level]["m"]),
+                                       u + float(levels[level]["u"]))
+            for coarse, (m, u) in classes.items():
+                table[coarse] = math.log2(max(m, 1e-12) / max(u, 1e-12))
         out[comparison] = table
     return out
 
 
-def contributions(candidates: pd.DataFrame, model: dict[str, Any] | None) -> Contributions:
+def contributions(candidates: pd.DataFrame, model: dict[str, Any] | None,
+                  evidence: str = "exact") -> Contributions:
     """Split each candidate's match weight into the prior and one part per field.
 
     The parts are the model's log2(m/u) of the level each field shows. What the level
@@ -149,6 +168,10 @@ def contributions(candidates: pd.DataFrame, model: dict[str, Any] | None) -> Con
     and the correction for fields that agree together among non-matches — is the
     ``adjustment``: the candidate's log2-odds minus the sum of the parts. It is NaN when a
     part is unknown, or when the score is 0 or 1 to its precision.
+
+    ``evidence`` is the manifest's ``candidate_evidence``: with ``"coarse"`` a coarsened
+    level's part is the weight of its class (:func:`level_bits`), and the adjustment also
+    holds what the class does not tell of the exact level.
     """
     fields = ("prior", *(label for label, _, _ in EVIDENCE), "adjustment")
     n = len(candidates)
@@ -166,7 +189,7 @@ def contributions(candidates: pd.DataFrame, model: dict[str, Any] | None) -> Con
         bits[:, 0] = math.log2(lam / (1 - lam))
     else:
         notes["prior"] = "the model has no prior"
-    weights = level_bits(model)
+    weights = level_bits(model, evidence)
     for j, (label, comparison, column) in enumerate(EVIDENCE, start=1):
         present = column in candidates.columns
         values = candidates[column].astype(str).tolist() if present else [""] * n
@@ -188,6 +211,16 @@ def contributions(candidates: pd.DataFrame, model: dict[str, Any] | None) -> Con
         notes["adjustment"] = ("not computable where a part is unknown or the score is 0 or 1 "
                                "to its precision")
     return Contributions(fields, bits, levels, notes)
+
+
+def evidence_of(manifest: dict[str, Any] | None) -> str:
+    """What the candidates' evidence columns hold: ``"coarse"`` or ``"exact"`` levels.
+
+    A manifest without the field predates coarse evidence: its levels are exact.
+    """
+    if manifest is None:
+        return "exact"
+    return str(manifest.get("candidate_evidence", "exact"))
 
 
 def expected_persons(manifest: dict[str, Any]) -> float | None:

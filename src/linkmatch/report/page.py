@@ -35,6 +35,7 @@ from linkmatch.report.data import (
     EVIDENCE,
     OWN_COLUMNS,
     contributions,
+    evidence_of,
     expected_persons,
     expected_quality,
     is_pseudonym,
@@ -226,7 +227,7 @@ def _page_data(review: ReviewInput) -> dict[str, Any]:
     truth views: record ids that are not pseudonyms are withheld)."""
     cands = review.candidates
     model = review.manifest.get("model") if review.manifest else None
-    parts = contributions(cands, model)
+    parts = contributions(cands, model, evidence_of(review.manifest))
     ids: dict[str, list[str]] = {}
     for column in ("left_id", "right_id"):
         values = cands[column].astype(str)
@@ -289,7 +290,14 @@ def _candidates_section(review: ReviewInput) -> str:
                        '<option value="same">same person</option><option value="not_same">not '
                        'the same</option><option value="unsure">unsure</option></select>'
                        ) if decide else ""
+    coarse = ('<p class="note">These candidates carry coarse evidence (the default: '
+              "name, date and address levels are classes, scores rounded to 0.01). A class's "
+              "part of the waterfall is the weight of the class, log2(Σm/Σu) over the exact "
+              "levels it stands for; the adjustment also holds what the class does not tell, "
+              "and is rounded with the score.</p>"
+              ) if evidence_of(review.manifest) == "coarse" else ""
     return (f'<section id="candidates" aria-labelledby="cand-h"><h2 id="cand-h">Candidates</h2>'
+            f"{coarse}"
             '<p id="withheld-note" class="note" hidden>This candidates file holds record ids, '
             "not pseudonyms (a <code>link</code> output): they are withheld from this view; "
             "candidates are named by rank.</p>"
