@@ -108,6 +108,15 @@ def test_coarse_levels_weigh_as_their_class(review_job: dict[str, Path]) -> None
                 assert min(members) - 1e-9 <= weight <= max(members) + 1e-9
             else:
                 assert weight == 0.0
+    # a score rounded to 1 leaves the adjustment unknown but bounded from below: the parts
+    # plus the bound make the log2-odds of 0.995, the least score that rounds to 1
+    assert parts.adjustment_at_least is not None
+    top = (cands["score"] == 1.0).to_numpy()
+    assert top.any()
+    assert np.isnan(parts.bits[top, -1]).all()
+    assert np.isnan(parts.adjustment_at_least[~top]).all()
+    np.testing.assert_allclose(parts.bits[top, :-1].sum(axis=1) + parts.adjustment_at_least[top],
+                               np.log2(0.995 / 0.005))
 
 
 def test_missing_or_coarser_evidence_is_said_not_guessed(review_job: dict[str, Path],

@@ -52,6 +52,8 @@ OWN_COLUMNS: Final = ("given_names", "family_name", "full_name", "date_of_birth"
 _PSEUDONYM: Final = re.compile(r"[0-9a-f]{32}")
 _SATURATED: Final = 1e-12
 """A score this close to 0 or 1 has lost its log-odds to rounding: no remainder is computed."""
+_COARSE_STEP: Final = 0.01
+"""Coarse candidates' scores are rounded to this (:mod:`linkmatch.disclosure`)."""
 
 
 def read_review_candidates(path: Path) -> pd.DataFrame:
@@ -122,6 +124,9 @@ class Contributions:
     bits: npt.NDArray[np.float64]
     levels: list[list[str]]
     notes: dict[str, str]
+    adjustment_at_least: npt.NDArray[np.float64] | None = None
+    """Where the score rounds to 1 and every part is known, the least the adjustment can be
+    (the score's log2-odds is at least that of 1 minus half its rounding step); else NaN."""
 
 
 def _log2_odds(score: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -206,11 +211,17 @@ def contributions(candidates: pd.DataFrame, model: dict[str, Any] | None,
         if np.isnan(bits[:, j]).any():
             notes[label] = "some levels are not levels of the fitted model (coarsened?)"
     explained = bits[:, :-1].sum(axis=1)
-    bits[:, -1] = _log2_odds(candidates["score"].to_numpy(dtype=np.float64)) - explained
+    score = candidates["score"].to_numpy(dtype=np.float64)
+    bits[:, -1] = _log2_odds(score) - explained
+    # a score that rounds to 1 still bounds the adjustment from below
+    top = 1.0 - (_COARSE_STEP if evidence == "coarse" else _SATURATED) / 2
+    at_least = np.where(score >= top, math.log2(top / (1 - top)) - explained, np.nan)
+    if evidence == "coarse":  # 0.99 means [0.985, 0.995): its log2-odds is a range too
+        bits[:, -1] = np.where(score >= top, np.nan, bits[:, -1])
     if np.isnan(bits[:, -1]).any():
         notes["adjustment"] = ("not computable where a part is unknown or the score is 0 or 1 "
                                "to its precision")
-    return Contributions(fields, bits, levels, notes)
+    return Contributions(fields, bits, levels, notes, at_least)
 
 
 def evidence_of(manifest: dict[str, Any] | None) -> str:

@@ -268,6 +268,8 @@ def _page_data(review: ReviewInput) -> dict[str, Any]:
         "levelBits": level_bits,
         "prior": _bits(parts.bits[0, 0]) if len(cands) else None,
         "adjustment": [_bits(b) for b in parts.bits[:, -1]],
+        "adjustmentAtLeast": (None if parts.adjustment_at_least is None else
+                              [_bits(b) for b in parts.adjustment_at_least]),
         "withheld": withheld,
         "side": review.side,
         "ownColumns": list(OWN_COLUMNS),

@@ -195,7 +195,10 @@
       const name = s.name + (s.level ? " (" + s.level + ")" : "");
       chart.appendChild(svg("text", { x: left - 6, y: y + 15, "text-anchor": "end", fill: "#222222" }, name));
       if (s.bits === null) {
-        chart.appendChild(svg("text", { class: "wf-missing", x: left + 4, y: y + 15, fill: "#a52a2a" }, "cannot be computed (see below)"));
+        const least = s.name === "adjustment" && D.adjustmentAtLeast ? D.adjustmentAtLeast[i] : null;
+        const text = least === null ? "cannot be computed (see below)"
+          : "at least " + (least >= 0 ? "+" : "") + least.toFixed(2) + " (the score rounds to 1)";
+        chart.appendChild(svg("text", { class: "wf-missing", x: left + 4, y: y + 15, fill: "#a52a2a" }, text));
         return;
       }
       const a = x(at), b = x(at + s.bits);
