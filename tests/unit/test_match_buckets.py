@@ -12,7 +12,7 @@ import pytest
 import linkmatch
 from linkmatch.compare.blocking import NameBands
 from linkmatch.encode import encode_frame
-from linkmatch.match import Job, group_persons, match_encoded
+from linkmatch.match import Job, final_candidates, match_encoded
 from linkmatch.pseudonymise.keys import Key
 from linkmatch.synth import SynthData
 
@@ -51,7 +51,9 @@ def _by_buckets(left: linkmatch.Encoded, right: linkmatch.Encoded, *, buckets: i
     parts = [slim.bucket_score(lt, rt, b, buckets) for b, (lt, rt) in enumerate(tables)
              if lt.num_rows and rt.num_rows]
     assert job.model is not None
-    return group_persons(parts), sum(r.pairs for r in results), job.model.to_dict()
+    # the engines' last step: persons, then the evidence the holders agreed to disclose
+    return (final_candidates(parts, False, job.candidate_evidence), sum(r.pairs for r in results),
+            job.model.to_dict())
 
 
 @pytest.mark.parametrize(("buckets", "chunk_rows"), [(1, 3000), (3, 1000), (16, 700)])
