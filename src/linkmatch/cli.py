@@ -267,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=_threshold, default=None)
     p.add_argument("--plots", type=Path, default=None, help="directory for PNG plots")
     p.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
+    p.add_argument("--report", type=Path, default=None, metavar="HTML",
+                   help="write a review page with the quality measured on the truth file")
+
+    from linkmatch.report.command import add_parser as add_report_parser
+
+    add_report_parser(sub)
     return parser
 
 
@@ -742,6 +748,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     cands = _read_candidates(args.candidates)
     truth = _read_candidates(args.truth)
+    if "decision" in truth.columns:
+        return _evaluate_decisions(args, cands, truth)
     hard = _read_candidates(args.hard_negatives) if args.hard_negatives else None
     ev = evaluate(cands, truth, threshold=args.threshold, hard_negatives=hard)
     _print_evaluation(ev.to_dict())
@@ -753,6 +761,36 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                 print(f"plot: {path}")
         except ImportError:
             log.warning("plots need matplotlib: pip install 'linkmatch[plot]'")
+    if args.report:
+        from linkmatch.report.command import write_truth_page
+
+        write_truth_page(args.candidates, truth, args.report, hard)
+        print(f"report: {args.report}")
+    return 0
+
+
+def _evaluate_decisions(args: argparse.Namespace, cands: pd.DataFrame,
+                        decisions: pd.DataFrame) -> int:
+    """``evaluate --truth decisions.csv``: precision over the reviewed candidates."""
+    from linkmatch.evaluate import evaluate_decisions
+    from linkmatch.io import write_json
+
+    if args.report or args.plots or args.hard_negatives:
+        raise ConfigError("a decisions file judges reviewed candidates only: --report, --plots "
+                          "and --hard-negatives need a truth file of true pairs")
+    ev = evaluate_decisions(cands, decisions, threshold=args.threshold, label=str(args.truth))
+    precision = "none decided" if ev.precision is None else f"{ev.precision:.4f}"
+    print(f"reviewed at threshold {ev.threshold:g}: {ev.same} same person, {ev.not_same} not the "
+          f"same, {ev.unsure} unsure, {ev.not_reviewed} not reviewed; precision over decided "
+          f"candidates {precision}")
+    print("  threshold  candidates  same  not_same  unsure  precision  same_kept")
+    for row in ev.by_threshold:
+        p = "-" if row["precision"] is None else f"{row['precision']:.4f}"
+        k = "-" if row["same_kept"] is None else f"{row['same_kept']:.4f}"
+        print(f"  {row['threshold']:>9g}  {row['candidates']:>10}  {row['same']:>4}  "
+              f"{row['not_same']:>8}  {row['unsure']:>6}  {p:>9}  {k:>9}")
+    if args.json:
+        write_json(ev.to_dict(), args.json)
     return 0
 
 
@@ -773,10 +811,11 @@ def _print_evaluation(d: dict[str, Any]) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from linkmatch.api import link
+    from linkmatch.api import encode, match, reveal
     from linkmatch.evaluate import evaluate
-    from linkmatch.io import write_json
+    from linkmatch.io import write_json, write_table
     from linkmatch.pseudonymise.keys import generate_key_file, load_key
+    from linkmatch.report.command import demo_pages
     from linkmatch.synth import generate, write
 
     out_dir = args.out_dir or Path(tempfile.mkdtemp(prefix="linkmatch-demo-"))
@@ -790,27 +829,50 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         generate_key_file(key_path)
     key = load_key(key_path)
     t1 = time.perf_counter()
-    cands = link(files["left"], files["right"], key=key)
+    # the three parties' steps, so that each party's review page can be shown
+    enc_left, enc_right = encode(data.left, key), encode(data.right, key)
+    result = match(enc_left, enc_right)
+    unit_out = out_dir / "match_candidates.csv"
+    _write_candidates(result.candidates, result.manifest, unit_out)
+    revealed = reveal(result.candidates, side="left", encoded=enc_left, records=data.left,
+                      key=key)
+    revealed_out = out_dir / "revealed_left.csv"
+    write_table(revealed, revealed_out)
+    cands = reveal(revealed, side="right", encoded=enc_right, records=data.right, key=key)
+    cands = cands.sort_values(["score", "name_score", "left_id", "right_id"],
+                              ascending=[False, False, True, True], kind="mergesort",
+                              ignore_index=True)
     t_link = time.perf_counter() - t1
-    meta = cands.attrs.pop("linkmatch")
     out = out_dir / "candidates.csv"
-    _write_candidates(cands, meta["match"], out)
+    _write_candidates(cands, result.manifest, out)
     ev = evaluate(cands, data.truth, hard_negatives=data.hard_negatives)
     write_json(ev.to_dict(), out_dir / "evaluation.json")
-    c = meta["match"]["counts"]
+    pages = demo_pages(out_dir, unit=unit_out, revealed=revealed_out, records=files["left"],
+                       candidates=out, truth=data.truth, hard_negatives=data.hard_negatives)
+    c = result.manifest["counts"]
     print("linkmatch demo: synthetic asylum file vs reference list (with aliases)")
     print(f"  left  (asylum)    {c['left_rows']:>9,} rows   {c['left_persons']:>9,} persons")
     print(f"  right (reference) {c['right_rows']:>9,} rows   {c['right_persons']:>9,} persons")
     print(f"  true pairs        {len(data.truth):>9,}")
     print(f"  pairs compared    {c['pairs_compared']:>9,} "
           f"({100 * (1 - c['reduction_ratio']):.3f} % of all pairs)")
-    print(f"  candidates        {c['candidates']:>9,}  (threshold {meta['match']['threshold']})")
+    print(f"  candidates        {c['candidates']:>9,}  (threshold {result.manifest['threshold']})")
     print(f"  time              generate {t_gen:.1f} s, link {t_link:.1f} s "
           f"(encode + match + reveal)")
     _print_evaluation(ev.to_dict())
     print(f"  files in {out_dir}: left.csv, right.csv, truth.csv, candidates.csv, "
+          "match_candidates.csv (the linkage unit's), revealed_left.csv (the asylum holder's), "
           "evaluation.json (demo.key is the demo's own key)")
+    print("  review pages (open in a browser; no network needed):")
+    for role, path in pages.items():
+        print(f"    {role:<26} {path}")
     return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from linkmatch.report.command import run
+
+    return run(args)
 
 
 _COMMANDS = {
@@ -824,6 +886,7 @@ _COMMANDS = {
     "demo": _cmd_demo,
     "evaluate": _cmd_evaluate,
     "audit": _cmd_audit,
+    "report": _cmd_report,
 }
 
 

@@ -4,6 +4,11 @@ Pairs are compared at the person level (``left_id``, ``right_id``). The truth fi
 pair; optional columns give the corruption types applied (recall per type). Plots (matplotlib,
 optional extra ``linkmatch[plot]``) show what a reviewer would rather look at than read: the score
 histograms of true and false pairs with the threshold marked, and the precision–recall curve.
+
+A truth file may instead be a reviewer's decisions (the CSV the holder's review page saves:
+``left_id, right_id, score, decision`` with ``same``, ``not_same`` or ``unsure``): then only
+the reviewed candidates are judged (:func:`evaluate_decisions`), which measures precision and
+shows what each threshold would keep, but not recall (pairs never proposed were not reviewed).
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ import pandas as pd
 
 from linkmatch.errors import InputDataError
 
-__all__ = ["Evaluation", "calibration", "evaluate", "plot"]
+__all__ = ["DECISIONS", "Evaluation", "ReviewedEvaluation", "calibration", "evaluate",
+           "evaluate_decisions", "plot"]
+
+DECISIONS = ("same", "not_same", "unsure")
+"""The values of a decisions file's ``decision`` column."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +188,94 @@ def evaluate(candidates: pd.DataFrame, truth: pd.DataFrame, *, threshold: float 
         expected_true_pairs=float(scores.sum()) if len(candidates) else None,
         recall_at_review_budget=at_budget,
     )
+
+
+@dataclass(frozen=True)
+class ReviewedEvaluation:
+    """What reviewed decisions say about the candidates at several thresholds.
+
+    Attributes:
+        threshold: the threshold of the headline counts.
+        same, not_same, unsure: reviewed candidates at or above it, by decision.
+        not_reviewed: candidates at or above it with no decision.
+        by_threshold: per threshold, the counts and the precision over decided candidates
+            (``same / (same + not_same)``, unsure left out) and the share of the pairs judged
+            the same that the threshold keeps.
+    """
+
+    threshold: float
+    same: int
+    not_same: int
+    unsure: int
+    not_reviewed: int
+    by_threshold: list[dict[str, Any]]
+
+    @property
+    def precision(self) -> float | None:
+        """Share of the decided candidates judged the same person (None: none decided)."""
+        decided = self.same + self.not_same
+        return self.same / decided if decided else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {"threshold": self.threshold, "same": self.same, "not_same": self.not_same,
+                "unsure": self.unsure, "not_reviewed": self.not_reviewed,
+                "precision": None if self.precision is None else round(self.precision, 6),
+                "by_threshold": self.by_threshold}
+
+
+def evaluate_decisions(candidates: pd.DataFrame, decisions: pd.DataFrame, *,
+                       threshold: float | None = None,
+                       label: str = "<decisions>") -> ReviewedEvaluation:
+    """Judge candidates by a reviewer's decisions (``left_id, right_id, decision``).
+
+    Scores come from ``candidates``, so a decisions file cannot move a pair's score. The
+    table by threshold helps choose one: raising it drops the pairs judged "not the same"
+    below it (precision up) and those judged "same person" too (their share kept goes down).
+
+    Raises:
+        InputDataError: a decision that is not one of :data:`DECISIONS`, or a decided pair
+            that is not in the candidates (row and column named, never the value).
+    """
+    if "decision" not in decisions.columns:
+        raise InputDataError("has no 'decision' column", file=label)
+    verdict = decisions["decision"].astype(str).str.strip()
+    bad = ~verdict.isin(DECISIONS)
+    if bad.any():
+        raise InputDataError(f"decision must be one of {', '.join(DECISIONS)}", file=label,
+                             row=int(np.flatnonzero(bad.to_numpy())[0]) + 1, column="decision")
+    cand = _pairs(candidates, "<candidates>")
+    score_of = dict(zip(cand, candidates["score"].astype(float), strict=True))
+    keys = _pairs(decisions, label)
+    unknown = ~keys.isin(score_of)
+    if unknown.any():
+        raise InputDataError(
+            f"{int(unknown.sum())} decided pair(s) are not in the candidates file (first at row "
+            f"{int(np.flatnonzero(unknown.to_numpy())[0]) + 1}); give the candidates the "
+            "review page was made from", file=label, column="left_id")
+    decided = dict(zip(keys, verdict, strict=True))
+    scores = np.array(list(score_of.values()), dtype=np.float64)
+    which = np.array([decided.get(k, "") for k in score_of], dtype=object)
+    at = float(threshold) if threshold is not None else float(scores.min()) if len(scores) \
+        else 0.0
+    total_same = int((which == "same").sum())
+
+    def counts(t: float) -> dict[str, Any]:
+        kept = scores >= t
+        same = int((which[kept] == "same").sum())
+        not_same = int((which[kept] == "not_same").sum())
+        return {"threshold": round(t, 6), "candidates": int(kept.sum()), "same": same,
+                "not_same": not_same, "unsure": int((which[kept] == "unsure").sum()),
+                "precision": round(same / (same + not_same), 6) if same + not_same else None,
+                "same_kept": round(same / total_same, 6) if total_same else None}
+
+    cuts = sorted({at, *(t for t in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99) if t > at)})
+    head = counts(at)
+    return ReviewedEvaluation(threshold=at, same=head["same"], not_same=head["not_same"],
+                              unsure=head["unsure"],
+                              not_reviewed=head["candidates"] - head["same"] -
+                              head["not_same"] - head["unsure"],
+                              by_threshold=[counts(t) for t in cuts])
 
 
 def plot(candidates: pd.DataFrame, truth: pd.DataFrame, out_dir: Path, *,

@@ -51,6 +51,7 @@ def _by_buckets(left: linkmatch.Encoded, right: linkmatch.Encoded, *, buckets: i
     parts = [slim.bucket_score(lt, rt, b, buckets) for b, (lt, rt) in enumerate(tables)
              if lt.num_rows and rt.num_rows]
     assert job.model is not None
+    # the engines' last step: persons, then the evidence the holders agreed to disclose
     return (final_candidates(parts, False, job.candidate_evidence), sum(r.pairs for r in results),
             job.model.to_dict())
 
