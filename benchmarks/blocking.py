@@ -22,8 +22,10 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 import linkmatch
@@ -44,6 +46,30 @@ def rows_of(table: pa.Table, manifest: dict[str, object], record_ids: list[str]
     salt = str(manifest["job_salt"])
     ids = list(dict.fromkeys(record_ids))
     return {rid: by_pid[pid] for rid, pid in zip(ids, pseudonyms_hex(KEY, salt, ids), strict=True)}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A generated problem, both sides encoded, and where each true pair's rows are."""
+
+    data: SynthData
+    left: Encoded
+    right: Encoded
+    truth_codes: list[npt.NDArray[np.int64]]
+    """Per true pair: ``left_row * right_rows + right_row`` for each row of its right person."""
+
+
+def encoded_problem(n_left: int, n_right: int, seed: int) -> Problem:
+    """Generate, encode under :data:`KEY`, and locate the true pairs' rows (for scoring)."""
+    data = generate(seed=seed, n_left=n_left, n_right=n_right)
+    left, right = encode_frame(data.left, KEY), encode_frame(data.right, KEY)
+    n_r = right.table.num_rows
+    left_rows = rows_of(left.table, left.manifest, data.left["record_id"].astype(str).tolist())
+    right_rows = rows_of(right.table, right.manifest,
+                         data.right["record_id"].astype(str).tolist())
+    codes = [left_rows[str(lid)][0] * n_r + np.asarray(right_rows[str(rid)], np.int64)
+             for lid, rid, _ in data.truth.itertuples(index=False)]
+    return Problem(data, left, right, codes)
 
 
 def measure(n_left: int, n_right: int, seed: int, caps: list[str]) -> None:

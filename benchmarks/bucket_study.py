@@ -26,12 +26,10 @@ import numpy as np
 import numpy.typing as npt
 
 from linkmatch.compare.blocking import BlockIndex, explode
-from linkmatch.encode import encode_frame
 from linkmatch.match import block_cap
-from linkmatch.synth import generate
 
 sys.path.insert(0, str(Path(__file__).parent))
-from blocking import KEY, rows_of
+from blocking import encoded_problem
 
 I64 = npt.NDArray[np.int64]
 
@@ -84,14 +82,9 @@ def main() -> None:
                         help="distinct keys of both files per bucket (sets M)")
     args = parser.parse_args()
     n_left, n_right = (int(x) for x in args.size.lower().split("x"))
-    data = generate(seed=args.seed, n_left=n_left, n_right=n_right)
-    left, right = encode_frame(data.left, KEY), encode_frame(data.right, KEY)
+    problem = encoded_problem(n_left, n_right, args.seed)
+    left, right, truth_codes = problem.left, problem.right, problem.truth_codes
     n_l, n_r = left.table.num_rows, right.table.num_rows
-    left_rows = rows_of(left.table, left.manifest, data.left["record_id"].astype(str).tolist())
-    right_rows = rows_of(right.table, right.manifest,
-                          data.right["record_id"].astype(str).tolist())
-    truth_codes = [left_rows[str(lid)][0] * n_r + np.asarray(right_rows[str(rid)], np.int64)
-                   for lid, rid, _ in data.truth.itertuples(index=False)]
     lk, rk = explode(left.table.column("block_keys")), explode(right.table.column("block_keys"))
 
     t0 = time.perf_counter()

@@ -27,12 +27,11 @@ import numpy as np
 import numpy.typing as npt
 
 import linkmatch
-from blocking import KEY, rows_of
+from blocking import encoded_problem
 from linkmatch.compare.blocking import NameBands
-from linkmatch.encode import Encoded, encode_frame
+from linkmatch.encode import Encoded
 from linkmatch.evaluate import evaluate
 from linkmatch.match import DEFAULT_THRESHOLD, Job
-from linkmatch.synth import generate
 
 I64 = npt.NDArray[np.int64]
 
@@ -58,19 +57,12 @@ def main() -> None:
                         help="also link with and without the default bands")
     args = parser.parse_args()
     n_left, n_right = (int(x) for x in args.size.lower().split("x"))
-    data = generate(seed=args.seed, n_left=n_left, n_right=n_right)
-    left, right = encode_frame(data.left, KEY), encode_frame(data.right, KEY)
+    problem = encoded_problem(n_left, n_right, args.seed)
+    data, left, right = problem.data, problem.left, problem.right
     n_l, n_r = left.table.num_rows, right.table.num_rows
-    left_rows = rows_of(left.table, left.manifest, data.left["record_id"].astype(str).tolist())
-    right_rows = rows_of(right.table, right.manifest,
-                          data.right["record_id"].astype(str).tolist())
-    codes, owner = [], []
-    for k, (lid, rid, _) in enumerate(data.truth.itertuples(index=False)):
-        (lrow,) = left_rows[str(lid)]
-        for r in right_rows[str(rid)]:
-            codes.append(lrow * n_r + r)
-            owner.append(k)
-    true_codes, true_owner = np.asarray(codes, dtype=np.int64), np.asarray(owner)
+    true_codes = np.concatenate(problem.truth_codes)
+    true_owner = np.repeat(np.arange(len(problem.truth_codes)),
+                           [len(c) for c in problem.truth_codes])
     n_true, total = len(data.truth), n_l * n_r
 
     def completeness(pairs: I64) -> float:
