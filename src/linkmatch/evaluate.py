@@ -49,6 +49,8 @@ class Evaluation:
     recall_at_review_budget: float | None = None
     """Recall within the 2 × (true pairs) best-scored candidates given: what analysts find
     when they read that many."""
+    candidates_given: int = 0
+    """Candidates the three figures above are computed over (whatever the threshold)."""
 
     @property
     def precision(self) -> float:
@@ -86,6 +88,7 @@ class Evaluation:
             "expected_true_pairs": _rounded(self.expected_true_pairs),
             "true_pairs": self.true_positives + self.false_negatives,
             "recall_at_review_budget": _rounded(self.recall_at_review_budget),
+            "candidates_given": self.candidates_given,
             "hard_negatives_by_kind": {
                 kind: {"returned": returned, "listed": listed,
                        "left_out": round(1.0 - returned / listed, 6) if listed else None}
@@ -187,6 +190,7 @@ def evaluate(candidates: pd.DataFrame, truth: pd.DataFrame, *, threshold: float 
         calibration_error=error if len(candidates) else None,
         expected_true_pairs=float(scores.sum()) if len(candidates) else None,
         recall_at_review_budget=at_budget,
+        candidates_given=len(candidates),
     )
 
 
