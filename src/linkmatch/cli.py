@@ -802,8 +802,9 @@ def _print_evaluation(d: dict[str, Any]) -> None:
     if d["hard_negative_precision"] is not None:
         print(f"  hard negatives correctly left out: {d['hard_negative_precision']:.4f}")
     if d.get("calibration_error") is not None:
-        print(f"  over the {d['candidates_given']:,} candidates given (all compared pairs "
-              f"with --threshold 0): calibration error {d['calibration_error']:.4f}, scores "
+        print(f"  over the {d['candidates_given']:,} candidates given (every compared pair "
+              f"only if matched with --threshold 0): calibration error "
+              f"{d['calibration_error']:.4f}, scores "
               f"expect {d['expected_true_pairs']:,.0f} true pairs ({d['true_pairs']:,} are); "
               f"recall in the top {2 * d['true_pairs']:,}: "
               f"{d['recall_at_review_budget']:.4f}")
