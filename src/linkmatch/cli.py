@@ -9,7 +9,6 @@ environment variable. Messages name files, rows and columns, never values or key
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import shutil
@@ -414,10 +413,10 @@ def _audit(args: argparse.Namespace, operation: str, *, inputs: Sequence[Path | 
 
 
 def _write_candidates(frame: pd.DataFrame, manifest: dict[str, Any], out: Path) -> None:
-    from linkmatch.io import csv_safe, write_json, write_table
+    from linkmatch.io import csv_safe, manifest_beside, write_json, write_table
 
     write_table(frame if _is_parquet(out) else csv_safe(frame), out)
-    write_json(manifest, _manifest_path(out))
+    write_json(manifest, manifest_beside(out))
 
 
 def _match_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -532,7 +531,7 @@ def _read_candidates(path: Path) -> pd.DataFrame:
 def _cmd_reveal(args: argparse.Namespace) -> int:
     from linkmatch.api import reveal
     from linkmatch.decoys import with_screening
-    from linkmatch.io import csv_safe, read_manifest, write_json, write_table
+    from linkmatch.io import csv_safe, manifest_beside, read_manifest, write_json, write_table
     from linkmatch.pseudonymise.keys import load_key
     from linkmatch.reveal import check_candidates
 
@@ -552,7 +551,7 @@ def _cmd_reveal(args: argparse.Namespace) -> int:
         # this side's decoys are out of ``out`` (reveal screens its own side): say so, keyed
         manifest = with_screening(candidates_manifest, out, screened | {args.side}, key)
         manifest.setdefault("counts", {})["candidates"] = len(out)
-        write_json(manifest, _manifest_path(args.out))
+        write_json(manifest, manifest_beside(args.out))
     dropped = int(out.attrs.get("decoys_screened", 0))
     log.info("revealed %d %s id(s) → %s%s", len(out), args.side, args.out,
              f" ({dropped} pair(s) with own decoys left out)" if dropped else "")
@@ -568,18 +567,17 @@ def _is_parquet(path: Path) -> bool:
     return path.suffix.lower() in {".parquet", ".pq"}
 
 
-def _manifest_path(path: Path) -> Path:
-    return path.with_name(path.name + ".manifest.json")
-
-
 def _candidates_manifest(path: Path, allow_missing: bool) -> dict[str, Any] | None:
     """The manifest written beside a candidates file.
 
     Without it nothing shows which encoded files the candidates come from or that the other
     holder screened its decoys, so it is required unless ``allow_missing`` (then None).
     """
-    beside = _manifest_path(path)
-    if not beside.exists():
+    from linkmatch.io import manifest_beside, read_candidates_manifest
+
+    data = read_candidates_manifest(path)
+    if data is None:
+        beside = manifest_beside(path)
         if not allow_missing:
             raise ConfigError(
                 f"no manifest beside {path} ({beside.name}): it is needed to check that the "
@@ -588,20 +586,12 @@ def _candidates_manifest(path: Path, allow_missing: bool) -> dict[str, Any] | No
                 "other side used no decoys, pass --allow-missing-manifest)")
         log.warning("no manifest beside %s: not checked that the candidates come from your "
                     "encoded file, nor that the other holder screened its decoys", path)
-        return None
-    try:
-        data = json.loads(beside.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise InputDataError("cannot be read as a candidates manifest", file=str(beside)) \
-            from None
-    if not isinstance(data, dict):
-        raise InputDataError("is not a candidates manifest", file=str(beside))
     return data
 
 
 def _cmd_screen(args: argparse.Namespace) -> int:
     from linkmatch.decoys import screen_frame, verified_screening, with_screening
-    from linkmatch.io import csv_safe, read_manifest, write_json, write_table
+    from linkmatch.io import csv_safe, manifest_beside, read_manifest, write_json, write_table
     from linkmatch.pseudonymise.keys import load_key
     from linkmatch.reveal import check_holder
 
@@ -624,7 +614,7 @@ def _cmd_screen(args: argparse.Namespace) -> int:
     manifest = with_screening(manifest, out, before | {args.side}, key)
     manifest.setdefault("counts", {})["candidates"] = len(out)
     write_table(out, args.out)
-    write_json(manifest, _manifest_path(args.out))
+    write_json(manifest, manifest_beside(args.out))
     log.info("screened the %s side: %d of %d candidate pair(s) held one of your decoys and "
              "were removed → %s", args.side, dropped, len(frame), args.out)
     _audit(args, "screen", inputs=[args.candidates, args.encoded], outputs=[args.out],

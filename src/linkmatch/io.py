@@ -821,6 +821,31 @@ def check_row_groups(file: pq.ParquetFile, schema: Schema, label: str,
                                file=label)
 
 
+def manifest_beside(path: str | os.PathLike[str]) -> Path:
+    """Where ``match``, ``link``, ``screen`` and ``reveal`` write the manifest of an output."""
+    out = Path(path)
+    return out.with_name(out.name + ".manifest.json")
+
+
+def read_candidates_manifest(candidates: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The manifest beside a candidates file (:func:`manifest_beside`); None if there is none.
+
+    Raises:
+        InputDataError: it cannot be read, or is not a JSON object.
+    """
+    beside = manifest_beside(candidates)
+    if not beside.exists():
+        return None
+    try:
+        data = json.loads(beside.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputDataError("cannot be read as a candidates manifest", file=str(beside)) \
+            from None
+    if not isinstance(data, dict):
+        raise InputDataError("is not a candidates manifest", file=str(beside))
+    return data
+
+
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The manifest of an encoded file (from the Parquet footer), checked for format only.
 

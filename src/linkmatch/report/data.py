@@ -90,17 +90,9 @@ def read_review_candidates(path: Path) -> pd.DataFrame:
 
 def read_match_manifest(candidates: Path) -> dict[str, Any] | None:
     """The manifest ``match`` or ``link`` wrote beside ``candidates`` (None if there is none)."""
-    import json
+    from linkmatch.io import read_candidates_manifest
 
-    beside = candidates.with_name(candidates.name + ".manifest.json")
-    if not beside.exists():
-        return None
-    try:
-        data = json.loads(beside.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise InputDataError("cannot be read as a candidates manifest", file=str(beside)) \
-            from None
-    return data if isinstance(data, dict) else None
+    return read_candidates_manifest(candidates)
 
 
 def is_pseudonym(values: pd.Series) -> npt.NDArray[np.bool_]:
