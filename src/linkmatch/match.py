@@ -80,7 +80,7 @@ from linkmatch.compare.scoring import (
     pattern_summary,
 )
 from linkmatch.disclosure import disclose
-from linkmatch.errors import ConfigError, EncodingMismatchError, InputDataError
+from linkmatch.errors import ConfigError, EncodedFileError, EncodingMismatchError, InputDataError
 from linkmatch.io import (
     ENCODED_FORMAT,
     ContentDigest,
@@ -483,8 +483,8 @@ class Job:
             index, count = np.unique(hits, return_counts=True)
         pids = side.pid
         if len(pids) and not bool(np.all(pids[1:] >= pids[:-1])):
-            raise InputDataError("the left encoded file is not sorted by pseudonym; use the "
-                                 "file as written by `linkmatch encode`")
+            raise EncodedFileError("is not sorted by pseudonym, as `linkmatch encode` writes "
+                                   "it", file=self.labels[0], column="pid")
         distinct = int(np.count_nonzero(pids[1:] != pids[:-1]) + 1) if len(pids) else 0
         return _Stats(rows=side.size, first_pid=str(pids[0]) if len(pids) else None,
                       last_pid=str(pids[-1]) if len(pids) else None, distinct_pids=distinct,
@@ -511,8 +511,8 @@ class Job:
             persons += s.distinct_pids
             if last_pid is not None and s.first_pid is not None:
                 if s.first_pid < last_pid:
-                    raise InputDataError("the left encoded file is not sorted by pseudonym; use "
-                                         "the file as written by `linkmatch encode`")
+                    raise EncodedFileError("is not sorted by pseudonym, as `linkmatch encode` "
+                                           "writes it", file=self.labels[0], column="pid")
                 persons -= last_pid == s.first_pid
             last_pid = s.last_pid if s.last_pid is not None else last_pid
             np.add.at(left_counts, s.shared_index, s.shared_count)

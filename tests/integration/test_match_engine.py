@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from linkmatch.encode import Encoded, encode_frame
-from linkmatch.errors import InputDataError
+from linkmatch.errors import EncodedFileError
 from linkmatch.io import write_encoded
 from linkmatch.match import match_encoded, match_files
 from linkmatch.pseudonymise.keys import Key
@@ -141,5 +141,5 @@ def test_streamed_files_give_the_same_candidates(encoded: tuple[Encoded, Encoded
 def test_unsorted_left_side_is_refused(encoded: tuple[Encoded, Encoded]) -> None:
     left, right = encoded
     shuffled = left.table.take(pa.array(list(range(left.table.num_rows))[::-1]))
-    with pytest.raises(InputDataError, match="not sorted by pseudonym"):
+    with pytest.raises(EncodedFileError, match="not sorted by pseudonym"):
         match_encoded(left.manifest, shuffled, right.manifest, right.table, chunk_rows=500)

@@ -15,7 +15,7 @@ from spark_data import THRESHOLD, EncodedFiles
 import linkmatch
 from linkmatch.compare.blocking import NameBands
 from linkmatch.engines import spark as spark_engine
-from linkmatch.errors import ConfigError, EngineError, InputDataError
+from linkmatch.errors import ConfigError, EncodedFileError, EngineError, InputDataError
 from linkmatch.io import write_encoded
 from linkmatch.match import match_encoded
 
@@ -85,7 +85,7 @@ def test_unsorted_left_side_is_refused_as_locally(
         spark: SparkSession, encoded_files: EncodedFiles) -> None:
     left, right = encoded_files.left, encoded_files.right
     shuffled = left.table.take(pa.array(list(range(left.table.num_rows))[::-1]))
-    with pytest.raises(InputDataError, match="not sorted by pseudonym"):
+    with pytest.raises(EncodedFileError, match="not sorted by pseudonym"):
         spark_engine.match_encoded(left.manifest, shuffled, right.manifest, right.table,
                                    spark=spark, chunk_rows=500)
 
