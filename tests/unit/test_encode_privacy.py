@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+from plaintext import plain_values
 
 from linkmatch.encode import encode_frame
 from linkmatch.io import read_encoded, write_encoded
@@ -13,24 +14,12 @@ from linkmatch.pseudonymise.keys import Key
 from linkmatch.synth import SynthData
 
 
-def _plain_values(data: SynthData) -> set[str]:
-    values: set[str] = set()
-    for frame in (data.left, data.right):
-        for col in frame.columns:
-            for v in frame[col].astype(str):
-                v = v.strip()
-                if v:
-                    values.add(v)
-                    values.update(p for p in v.replace("-", " ").split() if len(p) >= 3)
-    return values
-
-
 def test_no_plain_value_in_encoded_file(small_data: SynthData, key: Key, tmp_path: Path) -> None:
     enc = encode_frame(small_data.left, key)
     path = tmp_path / "left.lmenc"
     write_encoded(enc.table, enc.manifest, path)
     manifest, table = read_encoded(path)
-    plain = _plain_values(small_data)
+    plain = plain_values([small_data.left, small_data.right])
     # column types: only keyed integers, fixed-size binary filters, flags and hex pseudonyms
     allowed = (pa.int64(), pa.bool_(), pa.string())
     for field in table.schema:

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from plaintext import plain_values
 
 from linkmatch.api import encode, match
 from linkmatch.cli import main
@@ -32,19 +32,6 @@ from linkmatch.report.data import (
 from linkmatch.report.page import render
 from linkmatch.schema import Schema
 from linkmatch.synth import SynthData
-
-
-def _plain_values(frames: list[pd.DataFrame]) -> set[str]:
-    """Every value and word of the frames (the scan the encoded-file test runs)."""
-    values: set[str] = set()
-    for frame in frames:
-        for col in frame.columns:
-            for v in frame[col].astype(str):
-                v = v.strip()
-                if v:
-                    values.add(v)
-                    values.update(p for p in v.replace("-", " ").split() if len(p) >= 3)
-    return values
 
 
 def _page_text(page: str) -> str:
@@ -163,7 +150,7 @@ def test_expected_matches_follow_the_prior(review_job: dict[str, Path]) -> None:
 def test_unit_view_holds_no_plain_value(review_job: dict[str, Path],
                                         small_data: SynthData) -> None:
     page = _page_text(render(review_input(review_job["unit"])))
-    plain = _plain_values([small_data.left, small_data.right])
+    plain = plain_values([small_data.left, small_data.right])
     leaked = [v for v in plain if len(v) >= 5 and v in page]
     assert not leaked
     assert 'data-view="unit"' in page
@@ -175,7 +162,7 @@ def test_link_output_ids_are_withheld_from_the_unit_view(review_job: dict[str, P
     linked = read_review_candidates(review_job["linked"])
     page = _page_text(render(review_input(review_job["linked"])))
     assert not [rid for rid in set(linked["left_id"]) | set(linked["right_id"]) if rid in page]
-    assert not [v for v in _plain_values([small_data.left, small_data.right])
+    assert not [v for v in plain_values([small_data.left, small_data.right])
                 if len(v) >= 5 and v in page]
 
 
@@ -194,7 +181,7 @@ def test_holder_view_shows_own_records_and_nothing_of_the_other_side(
     # the holder's own values shown ("Amin Ahmad" may be inside an own "Mohammed Amin Ahmad")
     assert not [rid for rid in set(small_data.right["record_id"]) if rid in page]
     shown = "\x1f".join(own.astype(str).to_numpy().ravel())
-    other_only = _plain_values([small_data.right]) - _plain_values([small_data.left])
+    other_only = plain_values([small_data.right]) - plain_values([small_data.left])
     assert not [v for v in other_only if len(v) >= 5 and v in page and v not in shown]
 
 
