@@ -323,11 +323,6 @@ def block_key_alignment(table: pa.Table, background: pd.DataFrame) -> dict[int, 
 # ------------------------------------------------------------------- pattern mining (Bloom)
 
 
-def _filter_bits(table: pa.Table, column: str = "name_bf") -> U8:
-    """The filters of a fixed-size binary column as a 0/1 matrix (see :func:`filter_bits`)."""
-    return filter_bits(table, column)
-
-
 def _allowed_misses(support: F32, flip_rate: float) -> F32:
     """Known filters holding a gram that may lack one of its bits (random flips), by support.
 
@@ -585,7 +580,7 @@ def pattern_mining(table: pa.Table, background: pd.DataFrame, known: Mapping[int
         Row → whole-name guesses (sets of variant keys), best first, for every row not in
         ``known`` that the attack guessed.
     """
-    bits = _filter_bits(table)
+    bits = filter_bits(table)
     vocabulary = sorted({t for tokens in _record_tokens(background) for t in tokens}
                         | {t for tokens in known.values() for t in tokens})
     miner = _PatternMiner(bits, vocabulary, qgram)
@@ -797,7 +792,7 @@ def simulate(*, schema: Schema | None = None, records: int = 20_000, seed: int =
     # name is missing is no secret (its name_keys are empty too)
     with_name = row_letters > 0
     # the weight as the unit reads it: balancing undone from the complement columns
-    rho = _spearman(unbalanced_weight(_filter_bits(table))[with_name], row_letters[with_name])
+    rho = _spearman(unbalanced_weight(filter_bits(table))[with_name], row_letters[with_name])
     width = schema.max_name_tokens
     return AuditResult(
         records=name_scores.records,
